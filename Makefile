@@ -1,0 +1,69 @@
+# Every target installs what it needs: a fresh machine needs only python3 (3.11+) and npm.
+PYTHON  ?= python3
+VENV    := .venv
+PY      := $(VENV)/bin/python
+BIN     := $(VENV)/bin
+TOOLS   := .tools
+BUF     := $(TOOLS)/node_modules/.bin/buf
+BUF_VERSION := 1.75.0
+IMAGE   ?= clerk-connector:dev
+
+.PHONY: help install demo test check lint typecheck proto proto-check fmt pytest docker-lint image clean
+
+help:
+	@echo "make demo    - run the demo: fake Clerk + connector + a platform-style sync"
+	@echo "make test    - lint, type-check, proto checks and the full test suite"
+	@echo "make proto   - regenerate connector/pb from proto/"
+	@echo "make image   - build the container image (needs podman or docker)"
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+$(BUF):
+	npm install --prefix $(TOOLS) --no-save --no-package-lock --no-audit --no-fund --loglevel=error @bufbuild/buf@$(BUF_VERSION)
+
+demo: install
+	$(BIN)/clerk-connector demo
+
+test: check pytest
+
+pytest: install
+	$(BIN)/pytest
+
+check: lint typecheck proto-check docker-lint
+
+lint: install $(BUF)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BUF) lint
+	$(BUF) format --diff --exit-code
+
+typecheck: install
+	$(BIN)/mypy
+
+proto: install
+	$(PY) proto/generate.py
+
+# The test suite also fails on stale generated code (tests/test_generated_code.py).
+proto-check: install
+	$(PY) proto/generate.py $(TOOLS)/pb-check
+	diff -r --exclude=__pycache__ connector/pb $(TOOLS)/pb-check
+
+fmt: install $(BUF)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+	$(BUF) format -w
+
+docker-lint: install
+	$(BIN)/hadolint Dockerfile
+
+image:
+	podman build --isolation chroot -t $(IMAGE) . || docker build -t $(IMAGE) .
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

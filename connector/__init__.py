@@ -1,0 +1,1 @@
+"""clerk-connector: serve a Clerk instance over the c1.connector.v2 gRPC protocol."""
