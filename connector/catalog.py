@@ -1,0 +1,81 @@
+"""The instance's organization roles, permissions and role sets, joined for lookups.
+
+Memberships name roles by KEY (`org:admin`, legacy `admin`), which is neither stable nor
+unique over time; everything the connector emits uses the role ID. This module is the one
+place that turns keys into roles, by exact match against /organization_roles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from connector.clerk import ClerkClient, Permission, Role, RoleSet
+
+_Item = TypeVar("_Item", Role, Permission, RoleSet)
+
+
+@dataclass(frozen=True)
+class RoleCatalog:
+    roles: tuple[Role, ...]
+    permissions: tuple[Permission, ...]
+    role_sets: tuple[RoleSet, ...] = ()
+    initial_role_set_key: str | None = None
+    _by_key: dict[str, Role] = field(init=False, repr=False, compare=False)
+    _by_id: dict[str, Role] = field(init=False, repr=False, compare=False)
+    _set_roles: dict[str, tuple[Role, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_key = {role.key: role for role in self.roles}
+        object.__setattr__(self, "_by_key", by_key)
+        object.__setattr__(self, "_by_id", {role.id: role for role in self.roles})
+        set_roles = {
+            role_set.key: tuple(by_key[item.key] for item in role_set.roles if item.key in by_key)
+            for role_set in self.role_sets
+        }
+        object.__setattr__(self, "_set_roles", set_roles)
+
+    def role_for_key(self, key: str) -> Role | None:
+        """The role a membership's role key names, or None when no role has that key."""
+        return self._by_key.get(key)
+
+    def role(self, role_id: str) -> Role | None:
+        return self._by_id.get(role_id)
+
+    def assignable_roles(self, role_set_key: str | None) -> tuple[Role, ...]:
+        """Roles an organization may assign: its role set, else the instance's initial set.
+
+        Instances without role sets (or naming a set we cannot see) may assign every role.
+        """
+        key = role_set_key or self.initial_role_set_key
+        if key is not None and key in self._set_roles:
+            return self._set_roles[key]
+        return self.roles
+
+    def roles_with_permission(self, permission_key: str) -> list[Role]:
+        return [
+            role for role in self.roles if any(p.key == permission_key for p in role.permissions)
+        ]
+
+    def permission(self, permission_id: str) -> Permission | None:
+        return next((p for p in self.permissions if p.id == permission_id), None)
+
+
+def load_catalog(client: ClerkClient, *, with_permissions: bool = True) -> RoleCatalog:
+    roles = _unique(client.list_roles())
+    permissions = _unique(client.list_permissions()) if with_permissions else ()
+    settings = client.organization_settings()
+    return RoleCatalog(
+        roles=roles,
+        permissions=permissions,
+        role_sets=_unique(client.list_role_sets()),
+        initial_role_set_key=settings.initial_role_set_key,
+    )
+
+
+def _unique(items: Iterable[_Item]) -> tuple[_Item, ...]:
+    seen: dict[str, _Item] = {}
+    for item in items:
+        seen.setdefault(item.id, item)
+    return tuple(sorted(seen.values(), key=lambda item: item.id))

@@ -1,0 +1,217 @@
+"""The `clerk-connector` command line: serve, validate, sync, fake-clerk, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import grpc
+
+from connector import __version__
+from connector.clerk import ClerkClient, ClerkError
+from connector.logs import configure_logging, redact
+from connector.settings import LogFormat, LogLevel, Settings, SettingsError, load_settings
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except SettingsError as exc:
+        print(f"clerk-connector: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clerk-connector",
+        description="Serve a Clerk instance to a governance platform over c1.connector.v2.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the gRPC connector server")
+    serve.add_argument("--listen", help="HOST:PORT (default: CONNECTOR_LISTEN or 127.0.0.1:50051)")
+    serve.set_defaults(run=_serve)
+
+    validate = commands.add_parser("validate", help="check the secret key against Clerk")
+    validate.set_defaults(run=_validate)
+
+    sync = commands.add_parser("sync", help="run a platform-style sync and write what it got")
+    sync.add_argument(
+        "--connect", metavar="HOST:PORT", help="a running server (default: in-process)"
+    )
+    sync.add_argument("--output", type=Path, default=Path("sync-output.json"))
+    sync.add_argument("--page-size", type=int, default=0, help="0 lets the connector choose")
+    sync.add_argument("--sync-id", help="the active_sync_id to send (default: a new uuid)")
+    sync.set_defaults(run=_sync)
+
+    fake = commands.add_parser("fake-clerk", help="serve the bundled fake Clerk for testing")
+    fake.add_argument("--host", default="127.0.0.1")
+    fake.add_argument("--port", type=int, default=8787)
+    fake.add_argument("--dataset", choices=["demo", "awkward", "generated"], default="demo")
+    fake.add_argument("--users", type=int, default=1000, help="with --dataset generated")
+    fake.add_argument("--organizations", type=int, default=100, help="with --dataset generated")
+    fake.add_argument("--memberships", type=int, default=3000, help="with --dataset generated")
+    fake.add_argument("--secret-key", default="sk_test_fake_clerk", help="the key it accepts")
+    fake.add_argument("--rate-limit", type=int, default=0, help="requests per 10 s (0: off)")
+    fake.set_defaults(run=_fake_clerk)
+
+    check = commands.add_parser("health", help="ask a running server's gRPC health service")
+    check.add_argument("--address", default="127.0.0.1:50051", metavar="HOST:PORT")
+    check.add_argument("--timeout", type=float, default=3.0)
+    check.set_defaults(run=_health)
+
+    demo = commands.add_parser(
+        "demo", help="fake Clerk + connector + sync, with a readable summary"
+    )
+    demo.add_argument("--output", type=Path, default=Path("sync-output.json"))
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def _settings(**overrides: object) -> Settings:
+    settings = load_settings(**overrides)
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def _client(settings: Settings) -> ClerkClient:
+    return ClerkClient(
+        settings.clerk_api_url,
+        settings.secret_key(),
+        rate_limit_share=settings.rate_limit_share,
+        timeout=settings.clerk_timeout_seconds,
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from connector.server.app import build_connector, serve_until_signalled
+
+    overrides = {"CONNECTOR_LISTEN": args.listen} if args.listen else {}
+    settings = _settings(**overrides)
+    with _client(settings) as client:
+        serve_until_signalled(build_connector(settings, client), settings.listen)
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    settings = _settings()
+    with _client(settings) as client:
+        try:
+            summary = client.validate()
+        except ClerkError as exc:
+            print(f"invalid: {redact(str(exc))}", file=sys.stderr)
+            return EXIT_FAILED
+    print(
+        f"ok: the key is accepted by the {summary.instance_kind} instance at "
+        f"{settings.clerk_api_url} ({summary.user_count} users)"
+    )
+    return EXIT_OK
+
+
+@contextmanager
+def _channel_to(settings: Settings | None, address: str | None) -> Iterator[grpc.Channel]:
+    """A channel to `address`, or to a server started in-process from `settings`."""
+    if address:
+        with grpc.insecure_channel(address) as channel:
+            yield channel
+        return
+    from connector.server.app import build_connector, serving
+
+    assert settings is not None
+    with (
+        _client(settings) as client,
+        serving(build_connector(settings, client), "127.0.0.1:0") as running,
+        grpc.insecure_channel(running.address) as channel,
+    ):
+        yield channel
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from connector.syncer import SyncFailed, run_sync
+
+    settings = _settings() if not args.connect else None
+    if args.connect:
+        configure_logging(LogLevel.INFO, LogFormat.AUTO)
+    try:
+        with _channel_to(settings, args.connect) as channel:
+            result = run_sync(channel, sync_id=args.sync_id, page_size=args.page_size)
+    except SyncFailed as exc:
+        print(f"sync failed: {redact(str(exc))}", file=sys.stderr)
+        return EXIT_FAILED
+    args.output.write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    print(_counts_table(result.counts()))
+    unresolved = result.unresolved_role_keys()
+    print(f"unresolved role keys: {sum(unresolved.values())}" + _detail(unresolved))
+    print(f"written to {args.output}")
+    return EXIT_OK
+
+
+def _detail(counter: dict[str, int]) -> str:
+    if not counter:
+        return ""
+    return " (" + ", ".join(f"{key} x{count}" for key, count in sorted(counter.items())) + ")"
+
+
+def _counts_table(counts: dict[str, dict[str, int]]) -> str:
+    lines = [f"{'resource type':<26}{'resources':>10}{'entitlements':>14}{'grants':>10}"]
+    for type_id, row in counts.items():
+        lines.append(
+            f"{type_id:<26}{row['resources']:>10}{row['entitlements']:>14}{row['grants']:>10}"
+        )
+    return "\n".join(lines)
+
+
+def _fake_clerk(args: argparse.Namespace) -> int:
+    from connector.fake_clerk import dataset as datasets
+    from connector.fake_clerk.server import RateLimit, serve
+
+    configure_logging(LogLevel.INFO, LogFormat.AUTO)
+    if args.dataset == "generated":
+        data = datasets.generate(
+            users=args.users, organizations=args.organizations, memberships=args.memberships
+        )
+    else:
+        data = datasets.demo() if args.dataset == "demo" else datasets.awkward()
+    rate_limit = RateLimit(requests=args.rate_limit, per_seconds=10.0) if args.rate_limit else None
+    print(f"fake Clerk at http://{args.host}:{args.port}/v1", flush=True)
+    serve(data, host=args.host, port=args.port, secret_key=args.secret_key, rate_limit=rate_limit)
+    return EXIT_OK
+
+
+def _health(args: argparse.Namespace) -> int:
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    try:
+        with grpc.insecure_channel(args.address) as channel:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=args.timeout
+            )
+    except grpc.RpcError as exc:
+        print(f"unhealthy: {exc.code().name}", file=sys.stderr)
+        return EXIT_FAILED
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+    print(status.lower())
+    return EXIT_OK if reply.status == health_pb2.HealthCheckResponse.SERVING else EXIT_FAILED
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from connector.demo import run_demo
+
+    return run_demo(args.output)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,272 @@
+"""Organizations: TRAIT_GROUP resources whose entitlements and grants are the memberships.
+
+Entitlements of an organization: `member`, plus one per role (slug = the stable role id) that
+the organization can assign (its role set) or that one of its members actually holds.
+Grants, per membership: `organization:{org}:member:user:{user}` and, when the membership's role
+key resolves to a role, `organization:{org}:{role_id}:user:{user}`. Entitlements and grants of
+one organization come from the same membership snapshot, so every grant has its entitlement.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import structlog
+
+from connector import ids
+from connector.catalog import RoleCatalog
+from connector.clerk import ClerkClient, Organization, Role
+from connector.protocol import (
+    entitlement,
+    grant,
+    grant_annotations,
+    pack,
+    resource,
+    struct,
+    traits,
+    unpack_all,
+)
+from connector.resources.base import Page, ResourceBuilder, SyncContext, keyset_page, principal
+from connector.resources.stream import advance, read_position
+
+log = structlog.get_logger(__name__)
+
+_KIND = "organizations"
+_ROUTE = "/organizations"
+ASSIGNMENT = entitlement.Entitlement.PURPOSE_VALUE_ASSIGNMENT
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """The compact part of a membership that grants need."""
+
+    membership_id: str
+    user_id: str
+    user_label: str
+    role_key: str
+
+
+@dataclass(frozen=True)
+class OrganizationAccess:
+    """One organization's memberships with their role keys resolved against the catalog."""
+
+    members: tuple[Member, ...]
+    roles: tuple[Role, ...]  # every role an entitlement is emitted for, sorted by id
+    resolved: dict[str, Role]  # role key -> role, for the keys members hold
+    unresolved: Counter[str]  # role key -> members holding it, for keys no role has
+
+
+class OrganizationBuilder(ResourceBuilder):
+    type_id = ids.ORGANIZATION
+
+    def resource_type(self) -> resource.ResourceType:
+        return resource.ResourceType(
+            id=self.type_id,
+            display_name="Organization",
+            description="A Clerk organization; its members and their roles are its grants.",
+            traits=[resource.ResourceType.TRAIT_GROUP],
+        )
+
+    def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource.Resource]:
+        position = read_position(token, _KIND, int, 0)
+        page = ctx.client.organizations_page(limit=size, offset=position.cursor)
+        next_offset = position.cursor + len(page.data)
+        result = advance(
+            route=_ROUTE,
+            kind=_KIND,
+            raw=page.data,
+            position=position,
+            requested=size,
+            exhausted=len(page.data) < size or next_offset >= page.total_count,
+            next_cursor=next_offset,
+            created_at=lambda org: org.created_at,
+            object_id=lambda org: org.id,
+        )
+        return Page([organization_resource(org) for org in result.fresh], result.next_token)
+
+    def get_resource(self, ctx: SyncContext, resource_id: str) -> resource.Resource:
+        return organization_resource(ctx.client.get_organization(resource_id))
+
+    def list_entitlements(
+        self, ctx: SyncContext, parent: resource.Resource, size: int, token: str
+    ) -> Page[entitlement.Entitlement]:
+        access = organization_access(ctx, parent)
+        grantable = _grantable_to(ctx)
+        owner = _bare(parent)
+        built = [member_entitlement(owner, grantable)]
+        built += [role_entitlement(owner, role, grantable) for role in access.roles]
+        built.sort(key=lambda item: item.id)
+        return keyset_page(built, lambda item: item.id, size, token, f"ent:{parent.id.resource}")
+
+    def list_grants(
+        self, ctx: SyncContext, parent: resource.Resource, size: int, token: str
+    ) -> Page[grant.Grant]:
+        if not ctx.serves(ids.USER):
+            return Page([])  # a switched-off type is never named by a grant
+        access = organization_access(ctx, parent)
+        owner = _bare(parent)
+        edges = sorted(_grant_edges(owner.id.resource, access), key=lambda edge: edge[0])
+        page = keyset_page(edges, lambda edge: edge[0], size, token, f"grants:{owner.id.resource}")
+        return Page([_build_grant(owner, edge, access) for edge in page.items], page.next_token)
+
+
+def organization_resource(org: Organization) -> resource.Resource:
+    profile = struct(
+        {
+            "organization_id": org.id,
+            "name": org.name,
+            "slug": org.slug,
+            "members_count": org.members_count,
+            "max_allowed_memberships": org.max_allowed_memberships,
+            # "" means "the instance's initial role set" (Clerk sends null).
+            "role_set_key": org.role_set_key or "",
+            "created_by": org.created_by,
+        }
+    )
+    built = resource.Resource(
+        id=resource.ResourceId(resource_type=ids.ORGANIZATION, resource=org.id),
+        display_name=org.name,
+        description=f"slug {org.slug}" if org.slug else "",
+        annotations=[pack(traits.GroupTrait(profile=profile))],
+    )
+    built.created_at.FromMilliseconds(org.created_at)
+    return built
+
+
+def organization_access(ctx: SyncContext, org: resource.Resource) -> OrganizationAccess:
+    org_id = org.id.resource
+    return ctx.scope.memo(
+        ("organization_access", org_id),
+        lambda: _resolve(org_id, _role_set_key(ctx, org), ctx.catalog(), ctx.client),
+    )
+
+
+def _role_set_key(ctx: SyncContext, org: resource.Resource) -> str | None:
+    """Read from the GroupTrait profile the platform sends back; ask Clerk if it is absent."""
+    for trait in unpack_all(org.annotations, traits.GroupTrait):
+        if "role_set_key" in trait.profile.fields:
+            return trait.profile.fields["role_set_key"].string_value or None
+    return ctx.client.get_organization(org.id.resource).role_set_key
+
+
+def _resolve(
+    org_id: str, role_set_key: str | None, catalog: RoleCatalog, client: ClerkClient
+) -> OrganizationAccess:
+    members: list[Member] = []
+    for membership in client.list_organization_memberships(org_id):
+        data = membership.public_user_data
+        if data is None:
+            log.warning(
+                "membership_without_user", organization_id=org_id, membership_id=membership.id
+            )
+            continue
+        label = data.identifier or data.username or data.user_id
+        members.append(Member(membership.id, data.user_id, label, membership.role))
+    roles = {role.id: role for role in catalog.assignable_roles(role_set_key)}
+    resolved: dict[str, Role] = {}
+    unresolved: Counter[str] = Counter()
+    for member in members:
+        role = catalog.role_for_key(member.role_key)
+        if role is None:
+            unresolved[member.role_key] += 1
+        else:
+            resolved[member.role_key] = role
+            roles.setdefault(role.id, role)
+    for key, count in sorted(unresolved.items()):
+        log.warning(
+            "unresolved_role_key",
+            organization_id=org_id,
+            role_key=key,
+            members=count,
+            effect="member grants kept, no role grant emitted",
+        )
+    return OrganizationAccess(
+        members=tuple(members),
+        roles=tuple(sorted(roles.values(), key=lambda role: role.id)),
+        resolved=resolved,
+        unresolved=unresolved,
+    )
+
+
+def _bare(org: resource.Resource) -> resource.Resource:
+    """The organization as entitlements and grants reference it: id and name only."""
+    return principal(ids.ORGANIZATION, org.id.resource, org.display_name)
+
+
+def _grantable_to(ctx: SyncContext) -> list[resource.ResourceType]:
+    user_type = ctx.resource_types.get(ids.USER)
+    return [user_type] if user_type is not None else []
+
+
+def member_entitlement(
+    org: resource.Resource, grantable: list[resource.ResourceType]
+) -> entitlement.Entitlement:
+    return entitlement.Entitlement(
+        resource=org,
+        id=ids.entitlement_id(ids.ORGANIZATION, org.id.resource, ids.MEMBER_SLUG),
+        display_name=f"{org.display_name} member",
+        description=f"Member of the {org.display_name} organization",
+        grantable_to=grantable,
+        purpose=ASSIGNMENT,
+        slug=ids.MEMBER_SLUG,
+    )
+
+
+def role_entitlement(
+    org: resource.Resource, role: Role, grantable: list[resource.ResourceType]
+) -> entitlement.Entitlement:
+    name = role.name or role.key
+    return entitlement.Entitlement(
+        resource=org,
+        id=ids.entitlement_id(ids.ORGANIZATION, org.id.resource, role.id),
+        display_name=name,
+        description=f"Holds the {name} role ({role.key}) in the {org.display_name} organization",
+        grantable_to=grantable,
+        purpose=ASSIGNMENT,
+        slug=role.id,
+    )
+
+
+# A grant before it becomes protobuf: (grant id, entitlement slug, member).
+_Edge = tuple[str, str, Member]
+
+
+def _grant_edges(org_id: str, access: OrganizationAccess) -> Iterator[_Edge]:
+    for member in access.members:
+        for slug in (ids.MEMBER_SLUG, *_role_slug(access, member)):
+            entitlement_id = ids.entitlement_id(ids.ORGANIZATION, org_id, slug)
+            yield ids.grant_id(entitlement_id, ids.USER, member.user_id), slug, member
+
+
+def _role_slug(access: OrganizationAccess, member: Member) -> tuple[str, ...]:
+    role = access.resolved.get(member.role_key)
+    return (role.id,) if role is not None else ()
+
+
+def _build_grant(org: resource.Resource, edge: _Edge, access: OrganizationAccess) -> grant.Grant:
+    grant_id, slug, member = edge
+    role = access.resolved.get(member.role_key)
+    built = grant.Grant(
+        id=grant_id,
+        entitlement=entitlement.Entitlement(
+            resource=org,
+            id=ids.entitlement_id(ids.ORGANIZATION, org.id.resource, slug),
+            slug=slug,
+            purpose=ASSIGNMENT,
+            display_name=(role.name or role.key)
+            if role is not None and slug == role.id
+            else f"{org.display_name} member",
+        ),
+        principal=principal(ids.USER, member.user_id, member.user_label),
+    )
+    if slug == ids.MEMBER_SLUG:
+        # Reviewers see the raw role key on the membership, resolved or not.
+        metadata = {
+            "membership_id": member.membership_id,
+            "role_key": member.role_key,
+            "role_id": role.id if role is not None else None,
+        }
+        built.annotations.append(pack(grant_annotations.GrantMetadata(metadata=struct(metadata))))
+    return built

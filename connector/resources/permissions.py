@@ -1,0 +1,118 @@
+"""Organization permissions, each with one `granted` entitlement held by organization roles.
+
+A grant `organization_permission:{perm}:granted:organization_role:{role}` for every permission a
+role carries lets reviewers see what each role allows.
+"""
+
+from __future__ import annotations
+
+from connector import ids
+from connector.clerk import Permission
+from connector.protocol import entitlement, grant, resource, struct
+from connector.resources.base import (
+    Page,
+    ResourceBuilder,
+    ResourceNotFound,
+    SyncContext,
+    keyset_page,
+    principal,
+)
+
+PERMISSION = entitlement.Entitlement.PURPOSE_VALUE_PERMISSION
+
+
+class OrganizationPermissionBuilder(ResourceBuilder):
+    type_id = ids.ORGANIZATION_PERMISSION
+
+    def resource_type(self) -> resource.ResourceType:
+        return resource.ResourceType(
+            id=self.type_id,
+            display_name="Organization permission",
+            description="A permission such as org:sys_memberships:manage, granted through roles.",
+        )
+
+    def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource.Resource]:
+        permissions = ctx.catalog().permissions
+        page = keyset_page(permissions, lambda perm: perm.id, size, token, "permissions")
+        return Page([permission_resource(perm) for perm in page.items], page.next_token)
+
+    def get_resource(self, ctx: SyncContext, resource_id: str) -> resource.Resource:
+        permission = ctx.catalog().permission(resource_id)
+        if permission is None:
+            raise ResourceNotFound(f"no organization permission {resource_id}")
+        return permission_resource(permission)
+
+    def list_entitlements(
+        self, ctx: SyncContext, parent: resource.Resource, size: int, token: str
+    ) -> Page[entitlement.Entitlement]:
+        built = granted_entitlement(_bare(parent), _grantable_to(ctx))
+        return keyset_page([built], lambda item: item.id, size, token, "permission-ent")
+
+    def list_grants(
+        self, ctx: SyncContext, parent: resource.Resource, size: int, token: str
+    ) -> Page[grant.Grant]:
+        if not ctx.serves(ids.ORGANIZATION_ROLE):
+            return Page([])  # a switched-off type is never named by a grant
+        catalog = ctx.catalog()
+        permission = catalog.permission(parent.id.resource)
+        if permission is None:
+            return Page([])  # deleted since it was listed: it grants nothing now
+        owner = _bare(parent)
+        target = granted_entitlement(owner, [])
+        roles = catalog.roles_with_permission(permission.key)
+        page = keyset_page(roles, lambda role: role.id, size, token, f"perm:{permission.id}")
+        return Page(
+            [
+                grant.Grant(
+                    id=ids.grant_id(target.id, ids.ORGANIZATION_ROLE, role.id),
+                    entitlement=target,
+                    principal=principal(ids.ORGANIZATION_ROLE, role.id, role.name or role.key),
+                )
+                for role in page.items
+            ],
+            page.next_token,
+        )
+
+
+def permission_resource(permission: Permission) -> resource.Resource:
+    built = resource.Resource(
+        id=resource.ResourceId(resource_type=ids.ORGANIZATION_PERMISSION, resource=permission.id),
+        display_name=permission.name or permission.key,
+        description=permission.description or "",
+        profile=struct(
+            {
+                "permission_id": permission.id,
+                "key": permission.key,
+                "name": permission.name,
+                "type": permission.type,
+            }
+        ),
+    )
+    if permission.created_at is not None:
+        built.created_at.FromMilliseconds(permission.created_at)
+    return built
+
+
+def _bare(permission: resource.Resource) -> resource.Resource:
+    return principal(ids.ORGANIZATION_PERMISSION, permission.id.resource, permission.display_name)
+
+
+def _grantable_to(ctx: SyncContext) -> list[resource.ResourceType]:
+    role_type = ctx.resource_types.get(ids.ORGANIZATION_ROLE)
+    return [role_type] if role_type is not None else []
+
+
+def granted_entitlement(
+    permission: resource.Resource, grantable: list[resource.ResourceType]
+) -> entitlement.Entitlement:
+    return entitlement.Entitlement(
+        resource=permission,
+        id=ids.entitlement_id(
+            ids.ORGANIZATION_PERMISSION, permission.id.resource, ids.GRANTED_SLUG
+        ),
+        display_name=f"{permission.display_name} granted",
+        description=f"Roles that carry the {permission.display_name} permission",
+        grantable_to=grantable,
+        purpose=PERMISSION,
+        slug=ids.GRANTED_SLUG,
+    )

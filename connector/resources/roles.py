@@ -1,0 +1,63 @@
+"""Organization roles: TRAIT_ROLE resources, one per role of the instance.
+
+Who holds a role is reported on the organization (the role grants); what a role allows is
+reported on the permissions. A role has no entitlements of its own.
+"""
+
+from __future__ import annotations
+
+from connector import ids
+from connector.clerk import Role
+from connector.protocol import pack, resource, resource_tree, struct, traits
+from connector.resources.base import (
+    Page,
+    ResourceBuilder,
+    ResourceNotFound,
+    SyncContext,
+    keyset_page,
+)
+
+
+class OrganizationRoleBuilder(ResourceBuilder):
+    type_id = ids.ORGANIZATION_ROLE
+
+    def resource_type(self) -> resource.ResourceType:
+        return resource.ResourceType(
+            id=self.type_id,
+            display_name="Organization role",
+            description="A role that organization members can hold, such as org:admin.",
+            traits=[resource.ResourceType.TRAIT_ROLE],
+            annotations=[pack(resource_tree.SkipEntitlementsAndGrants())],
+        )
+
+    def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource.Resource]:
+        page = keyset_page(ctx.catalog().roles, lambda role: role.id, size, token, "roles")
+        return Page([role_resource(role) for role in page.items], page.next_token)
+
+    def get_resource(self, ctx: SyncContext, resource_id: str) -> resource.Resource:
+        role = ctx.catalog().role(resource_id)
+        if role is None:
+            raise ResourceNotFound(f"no organization role {resource_id}")
+        return role_resource(role)
+
+
+def role_resource(role: Role) -> resource.Resource:
+    profile = struct(
+        {
+            "role_id": role.id,
+            "key": role.key,
+            "name": role.name,
+            "description": role.description,
+            "is_creator_eligible": role.is_creator_eligible,
+            "permissions": sorted(permission.key for permission in role.permissions),
+        }
+    )
+    built = resource.Resource(
+        id=resource.ResourceId(resource_type=ids.ORGANIZATION_ROLE, resource=role.id),
+        display_name=role.name or role.key,
+        description=role.description or "",
+        annotations=[pack(traits.RoleTrait(profile=profile))],
+    )
+    if role.created_at is not None:
+        built.created_at.FromMilliseconds(role.created_at)
+    return built

@@ -1,0 +1,1 @@
+"""The gRPC side: c1.connector.v2 servicers, error statuses, and the server process."""

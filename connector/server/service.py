@@ -1,0 +1,321 @@
+"""The c1.connector.v2 servicers: protocol in, builders out.
+
+Each RPC resolves the builder for the requested type, hands it the sync's context and the
+page size/token, and wraps the answer. Every RPC runs inside `_call`, which logs it and turns
+known failures into the right gRPC status (see errors.py) and anything else into INTERNAL
+without leaking details.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+import grpc
+import structlog
+
+from connector import ids, page_tokens
+from connector.clerk import ClerkClient
+from connector.protocol import (
+    SDK_VERSION,
+    connector,
+    connector_grpc,
+    entitlement,
+    entitlement_grpc,
+    grant,
+    grant_grpc,
+    resource,
+    resource_grpc,
+)
+from connector.resources.base import ResourceBuilder, SyncContext
+from connector.server.errors import BadRequest, UnknownResourceType, failure_for
+from connector.sync_cache import SyncCache
+
+log = structlog.get_logger(__name__)
+R = TypeVar("R")
+
+DISPLAY_NAME = "Clerk"
+DESCRIPTION = "Users, organizations, organization roles and permissions of a Clerk instance."
+HELP_URL = "https://clerk.com/docs/organizations/overview"
+
+
+class Connector:
+    """The served resource types over one Clerk client, plus the per-sync caches."""
+
+    def __init__(
+        self, client: ClerkClient, builders: Iterable[ResourceBuilder], cache: SyncCache
+    ) -> None:
+        self.client = client
+        self.builders = {builder.type_id: builder for builder in builders}
+        self.cache = cache
+        self.resource_types = {
+            type_id: builder.resource_type() for type_id, builder in sorted(self.builders.items())
+        }
+
+    def context(self, sync_id: str) -> SyncContext:
+        return SyncContext(
+            client=self.client,
+            scope=self.cache.scope(sync_id),
+            served=frozenset(self.builders),
+            resource_types=self.resource_types,
+        )
+
+    def builder(self, type_id: str) -> ResourceBuilder:
+        try:
+            return self.builders[type_id]
+        except KeyError:
+            raise UnknownResourceType(f"resource type {type_id!r} is not served") from None
+
+    def metadata(self) -> connector.ConnectorMetadata:
+        sync = connector.CAPABILITY_SYNC
+        return connector.ConnectorMetadata(
+            display_name=DISPLAY_NAME,
+            description=DESCRIPTION,
+            help_url=HELP_URL,
+            capabilities=connector.ConnectorCapabilities(
+                resource_type_capabilities=[
+                    connector.ResourceTypeCapability(
+                        resource_type=rt, capabilities=[sync], opt_in_required=False
+                    )
+                    for rt in self.resource_types.values()
+                ],
+                connector_capabilities=[sync],
+            ),
+        )
+
+
+def _call(method: str, context: grpc.ServicerContext, work: Callable[[], R]) -> R:
+    started = time.perf_counter()
+    code = grpc.StatusCode.OK
+    try:
+        return work()
+    except Exception as exc:
+        known = failure_for(exc)
+        if known is None:
+            log.exception("rpc_internal_error", method=method)
+            code = grpc.StatusCode.INTERNAL
+            context.abort(code, f"internal error in {method}; see the connector log")
+        code = known.code
+        context.abort_with_status(known.to_status())
+        raise  # unreachable: abort raises
+    finally:
+        log.info(
+            "rpc",
+            method=method,
+            status=code.name,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+
+
+def _required_resource(message: resource.Resource, field: str) -> resource.Resource:
+    if not message.id.resource_type or not message.id.resource:
+        raise BadRequest(f"{field}.id (resource_type and resource) is required")
+    return message
+
+
+class ConnectorServicer(connector_grpc.ConnectorServiceServicer):
+    def __init__(self, app: Connector) -> None:
+        self.app = app
+
+    def GetMetadata(
+        self, request: connector.ConnectorServiceGetMetadataRequest, context: grpc.ServicerContext
+    ) -> connector.ConnectorServiceGetMetadataResponse:
+        return _call(
+            "GetMetadata",
+            context,
+            lambda: connector.ConnectorServiceGetMetadataResponse(metadata=self.app.metadata()),
+        )
+
+    def Validate(
+        self, request: connector.ConnectorServiceValidateRequest, context: grpc.ServicerContext
+    ) -> connector.ConnectorServiceValidateResponse:
+        def work() -> connector.ConnectorServiceValidateResponse:
+            summary = self.app.client.validate()
+            log.info("validated", instance=summary.instance_kind, users=summary.user_count)
+            return connector.ConnectorServiceValidateResponse(sdk_version=SDK_VERSION)
+
+        return _call("Validate", context, work)
+
+    def Cleanup(
+        self, request: connector.ConnectorServiceCleanupRequest, context: grpc.ServicerContext
+    ) -> connector.ConnectorServiceCleanupResponse:
+        def work() -> connector.ConnectorServiceCleanupResponse:
+            released = self.app.cache.release(request.active_sync_id)
+            log.info("sync_cleanup", active_sync_id=request.active_sync_id, released=released)
+            return connector.ConnectorServiceCleanupResponse()
+
+        return _call("Cleanup", context, work)
+
+
+class ResourceTypesServicer(resource_grpc.ResourceTypesServiceServicer):
+    def __init__(self, app: Connector) -> None:
+        self.app = app
+
+    def ListResourceTypes(
+        self,
+        request: resource.ResourceTypesServiceListResourceTypesRequest,
+        context: grpc.ServicerContext,
+    ) -> resource.ResourceTypesServiceListResourceTypesResponse:
+        def work() -> resource.ResourceTypesServiceListResourceTypesResponse:
+            if request.page_token:  # one page: no token of ours ever follows it
+                raise page_tokens.InvalidPageToken("resource types fit on one page")
+            return resource.ResourceTypesServiceListResourceTypesResponse(
+                list=list(self.app.resource_types.values())
+            )
+
+        return _call("ListResourceTypes", context, work)
+
+
+class ResourcesServicer(resource_grpc.ResourcesServiceServicer):
+    def __init__(self, app: Connector) -> None:
+        self.app = app
+
+    def ListResources(
+        self,
+        request: resource.ResourcesServiceListResourcesRequest,
+        context: grpc.ServicerContext,
+    ) -> resource.ResourcesServiceListResourcesResponse:
+        def work() -> resource.ResourcesServiceListResourcesResponse:
+            builder = self.app.builder(request.resource_type_id)
+            if request.HasField("parent_resource_id") and request.parent_resource_id.resource:
+                # No served type is a child type: a parent-scoped listing is empty by design.
+                if request.page_token:
+                    raise page_tokens.InvalidPageToken("child listings fit on one page")
+                return resource.ResourcesServiceListResourcesResponse()
+            page = builder.list_resources(
+                self.app.context(request.active_sync_id),
+                page_tokens.page_size(request.page_size),
+                request.page_token,
+            )
+            return resource.ResourcesServiceListResourcesResponse(
+                list=page.items, next_page_token=page.next_token
+            )
+
+        return _call("ListResources", context, work)
+
+
+class ResourceGetterServicer(resource_grpc.ResourceGetterServiceServicer):
+    def __init__(self, app: Connector) -> None:
+        self.app = app
+
+    def GetResource(
+        self,
+        request: resource.ResourceGetterServiceGetResourceRequest,
+        context: grpc.ServicerContext,
+    ) -> resource.ResourceGetterServiceGetResourceResponse:
+        def work() -> resource.ResourceGetterServiceGetResourceResponse:
+            target = request.resource_id
+            if not target.resource_type or not target.resource:
+                raise BadRequest("resource_id (resource_type and resource) is required")
+            builder = self.app.builder(target.resource_type)
+            found = builder.get_resource(self.app.context(request.active_sync_id), target.resource)
+            return resource.ResourceGetterServiceGetResourceResponse(resource=found)
+
+        return _call("GetResource", context, work)
+
+
+class EntitlementsServicer(entitlement_grpc.EntitlementsServiceServicer):
+    def __init__(self, app: Connector) -> None:
+        self.app = app
+
+    def ListEntitlements(
+        self,
+        request: entitlement.EntitlementsServiceListEntitlementsRequest,
+        context: grpc.ServicerContext,
+    ) -> entitlement.EntitlementsServiceListEntitlementsResponse:
+        def work() -> entitlement.EntitlementsServiceListEntitlementsResponse:
+            parent = _required_resource(request.resource, "resource")
+            builder = self.app.builder(parent.id.resource_type)
+            page = builder.list_entitlements(
+                self.app.context(request.active_sync_id),
+                parent,
+                page_tokens.page_size(request.page_size),
+                request.page_token,
+            )
+            return entitlement.EntitlementsServiceListEntitlementsResponse(
+                list=page.items, next_page_token=page.next_token
+            )
+
+        return _call("ListEntitlements", context, work)
+
+    def ListStaticEntitlements(
+        self,
+        request: entitlement.EntitlementsServiceListStaticEntitlementsRequest,
+        context: grpc.ServicerContext,
+    ) -> entitlement.EntitlementsServiceListStaticEntitlementsResponse:
+        def work() -> entitlement.EntitlementsServiceListStaticEntitlementsResponse:
+            # The syncer always calls this, and UNIMPLEMENTED would fail the sync. Every
+            # entitlement here belongs to a specific resource, so the answer is empty.
+            self.app.builder(request.resource_type_id)
+            if request.page_token:
+                raise page_tokens.InvalidPageToken("static entitlements fit on one page")
+            return entitlement.EntitlementsServiceListStaticEntitlementsResponse()
+
+        return _call("ListStaticEntitlements", context, work)
+
+
+class GrantsServicer(grant_grpc.GrantsServiceServicer):
+    def __init__(self, app: Connector) -> None:
+        self.app = app
+
+    def ListGrants(
+        self, request: grant.GrantsServiceListGrantsRequest, context: grpc.ServicerContext
+    ) -> grant.GrantsServiceListGrantsResponse:
+        def work() -> grant.GrantsServiceListGrantsResponse:
+            parent = _required_resource(request.resource, "resource")
+            builder = self.app.builder(parent.id.resource_type)
+            page = builder.list_grants(
+                self.app.context(request.active_sync_id),
+                parent,
+                page_tokens.page_size(request.page_size),
+                request.page_token,
+            )
+            return grant.GrantsServiceListGrantsResponse(
+                list=page.items, next_page_token=page.next_token
+            )
+
+        return _call("ListGrants", context, work)
+
+
+class GrantManagerServicer(grant_grpc.GrantManagerServiceServicer):
+    """Provisioning is not offered yet; the platform gets a clear refusal, not UNIMPLEMENTED."""
+
+    _REFUSAL = "provisioning is not enabled in this connector: it only syncs"
+
+    def Grant(
+        self, request: grant.GrantManagerServiceGrantRequest, context: grpc.ServicerContext
+    ) -> grant.GrantManagerServiceGrantResponse:
+        context.abort(grpc.StatusCode.FAILED_PRECONDITION, self._REFUSAL)
+
+    def Revoke(
+        self, request: grant.GrantManagerServiceRevokeRequest, context: grpc.ServicerContext
+    ) -> grant.GrantManagerServiceRevokeResponse:
+        context.abort(grpc.StatusCode.FAILED_PRECONDITION, self._REFUSAL)
+
+
+def add_servicers(server: grpc.Server, app: Connector) -> list[str]:
+    """Register every c1.connector.v2 service; returns the full service names."""
+    connector_grpc.add_ConnectorServiceServicer_to_server(ConnectorServicer(app), server)
+    resource_grpc.add_ResourceTypesServiceServicer_to_server(ResourceTypesServicer(app), server)
+    resource_grpc.add_ResourcesServiceServicer_to_server(ResourcesServicer(app), server)
+    resource_grpc.add_ResourceGetterServiceServicer_to_server(ResourceGetterServicer(app), server)
+    entitlement_grpc.add_EntitlementsServiceServicer_to_server(EntitlementsServicer(app), server)
+    grant_grpc.add_GrantsServiceServicer_to_server(GrantsServicer(app), server)
+    grant_grpc.add_GrantManagerServiceServicer_to_server(GrantManagerServicer(), server)
+    package = "c1.connector.v2."
+    return [
+        package + name
+        for name in (
+            "ConnectorService",
+            "ResourceTypesService",
+            "ResourcesService",
+            "ResourceGetterService",
+            "EntitlementsService",
+            "GrantsService",
+            "GrantManagerService",
+        )
+    ]
+
+
+__all__ = ["Connector", "add_servicers", "ids"]

@@ -1,0 +1,170 @@
+"""Runtime settings, read from the environment (and an optional .env file) by pydantic-settings.
+
+Every setting has exactly one environment variable; `config/example.env` documents them all.
+A bad value fails start-up with one line that names the variable and never echoes its value,
+because the value might be the secret key.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_API_URL = "https://api.clerk.com/v1"
+DEFAULT_LISTEN = "127.0.0.1:50051"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed. The message names the variable, never its value."""
+
+
+class LogFormat(StrEnum):
+    AUTO = "auto"  # console on a terminal, JSON otherwise
+    JSON = "json"
+    CONSOLE = "console"
+
+
+class LogLevel(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=None, case_sensitive=False, extra="ignore", populate_by_name=False
+    )
+
+    clerk_secret_key: SecretStr | None = Field(
+        default=None, validation_alias=_env("CLERK_SECRET_KEY")
+    )
+    clerk_secret_key_file: Path | None = Field(
+        default=None, validation_alias=_env("CLERK_SECRET_KEY_FILE")
+    )
+    clerk_api_url: str = Field(default=DEFAULT_API_URL, validation_alias=_env("CLERK_API_URL"))
+    clerk_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
+        default=15.0, validation_alias=_env("CLERK_TIMEOUT_SECONDS")
+    )
+    listen: str = Field(default=DEFAULT_LISTEN, validation_alias=_env("CONNECTOR_LISTEN"))
+    sync_users: bool = Field(default=True, validation_alias=_env("CONNECTOR_SYNC_USERS"))
+    sync_organizations: bool = Field(
+        default=True, validation_alias=_env("CONNECTOR_SYNC_ORGANIZATIONS")
+    )
+    sync_organization_roles: bool = Field(
+        default=True, validation_alias=_env("CONNECTOR_SYNC_ORGANIZATION_ROLES")
+    )
+    sync_organization_permissions: bool = Field(
+        default=True, validation_alias=_env("CONNECTOR_SYNC_ORGANIZATION_PERMISSIONS")
+    )
+    rate_limit_share: Annotated[float, Field(gt=0, le=1)] = Field(
+        default=0.5, validation_alias=_env("CONNECTOR_RATE_LIMIT_SHARE")
+    )
+    sync_cache_idle_seconds: Annotated[float, Field(gt=0)] = Field(
+        default=900.0, validation_alias=_env("CONNECTOR_SYNC_CACHE_IDLE_SECONDS")
+    )
+    log_level: LogLevel = Field(default=LogLevel.INFO, validation_alias=_env("CONNECTOR_LOG_LEVEL"))
+    log_format: LogFormat = Field(
+        default=LogFormat.AUTO, validation_alias=_env("CONNECTOR_LOG_FORMAT")
+    )
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lowercase(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("clerk_api_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or value.endswith("://"):
+            raise ValueError("must be an http(s) URL such as https://api.clerk.com/v1")
+        return value.rstrip("/")
+
+    @field_validator("listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be HOST:PORT, for example 127.0.0.1:50051")
+        return value
+
+    @model_validator(mode="after")
+    def _check_types(self) -> Settings:
+        if not any(
+            (
+                self.sync_users,
+                self.sync_organizations,
+                self.sync_organization_roles,
+                self.sync_organization_permissions,
+            )
+        ):
+            raise ValueError("CONNECTOR_SYNC_*: at least one resource type must be switched on")
+        return self
+
+    def secret_key(self) -> SecretStr:
+        """The Clerk key from CLERK_SECRET_KEY or CLERK_SECRET_KEY_FILE; raises SettingsError."""
+        if self.clerk_secret_key is not None and self.clerk_secret_key_file is not None:
+            raise SettingsError("set only one of CLERK_SECRET_KEY and CLERK_SECRET_KEY_FILE")
+        if self.clerk_secret_key_file is not None:
+            try:
+                raw = self.clerk_secret_key_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise SettingsError(
+                    f"CLERK_SECRET_KEY_FILE: cannot read {self.clerk_secret_key_file} "
+                    f"({exc.strerror or type(exc).__name__})"
+                ) from None
+            return _checked_key(SecretStr(raw), "CLERK_SECRET_KEY_FILE")
+        if self.clerk_secret_key is None:
+            raise SettingsError(
+                "CLERK_SECRET_KEY is not set (or point CLERK_SECRET_KEY_FILE at a file holding it)"
+            )
+        return _checked_key(self.clerk_secret_key, "CLERK_SECRET_KEY")
+
+
+def _checked_key(key: SecretStr, variable: str) -> SecretStr:
+    value = key.get_secret_value()
+    if not value:
+        raise SettingsError(f"{variable} is empty")
+    if not value.startswith("sk_") or any(ch.isspace() or not ch.isprintable() for ch in value):
+        raise SettingsError(
+            f"{variable} is malformed: a Clerk secret key starts with sk_live_ or sk_test_"
+        )
+    return key
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; raise SettingsError naming the first bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    for error in exc.errors(include_input=False, include_url=False):
+        loc = error.get("loc", ())
+        field = str(loc[0]) if loc else ""
+        alias = (
+            Settings.model_fields[field].validation_alias
+            if field in Settings.model_fields
+            else None
+        )
+        name = alias.choices[0] if isinstance(alias, AliasChoices) else field.upper()
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        return f"{name}: {message}" if name else message
+    return "invalid settings"

@@ -1,0 +1,301 @@
+"""A platform-style sync: drive a connector over gRPC the way the governance platform does.
+
+Order (see shared docs): Validate, ListResourceTypes, ListResources for every type (and for
+child types per parent resource), ListStaticEntitlements per type, ListEntitlements and
+ListGrants per resource unless Skip* annotations say otherwise, then Cleanup. Every List call
+carries the same active_sync_id. A page token that repeats within one listing is a connector
+bug that would make the platform loop forever, so it fails the sync loudly.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+import grpc
+import structlog
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
+from grpc_status import rpc_status
+
+from connector.protocol import (
+    connector,
+    connector_grpc,
+    entitlement,
+    entitlement_grpc,
+    grant,
+    grant_annotations,
+    grant_grpc,
+    ratelimit,
+    resource,
+    resource_grpc,
+    resource_tree,
+    unpack_all,
+)
+
+log = structlog.get_logger(__name__)
+
+# The platform retries UNAVAILABLE forever; a command-line sync gives up after this many tries.
+MAX_UNAVAILABLE_RETRIES = 8
+
+
+class SyncFailed(RuntimeError):
+    """The sync could not complete; the message says which call failed and why."""
+
+
+class _PagedResponse(Protocol):
+    next_page_token: str
+
+
+Resp = TypeVar("Resp", bound=Message)
+
+
+@dataclass
+class SyncResult:
+    sync_id: str
+    sdk_version: str = ""
+    resource_types: list[resource.ResourceType] = field(default_factory=list)
+    resources: list[resource.Resource] = field(default_factory=list)
+    entitlements: list[entitlement.Entitlement] = field(default_factory=list)
+    grants: list[grant.Grant] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    calls: Counter[str] = field(default_factory=Counter)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Objects received per resource type: resources, entitlements and grants."""
+        out: dict[str, dict[str, int]] = {rt.id: _zero_counts() for rt in self.resource_types}
+
+        def bump(type_id: str, kind: str) -> None:
+            out.setdefault(type_id, _zero_counts())[kind] += 1
+
+        for res in self.resources:
+            bump(res.id.resource_type, "resources")
+        for ent in self.entitlements:
+            bump(ent.resource.id.resource_type, "entitlements")
+        for item in self.grants:
+            bump(item.entitlement.resource.id.resource_type, "grants")
+        return out
+
+    def unresolved_role_keys(self) -> Counter[str]:
+        """Role keys of memberships whose key resolved to no role (from member grant metadata)."""
+        found: Counter[str] = Counter()
+        for item in self.grants:
+            for meta in unpack_all(item.annotations, grant_annotations.GrantMetadata):
+                fields = meta.metadata.fields
+                if "role_key" in fields and "role_id" not in fields:
+                    found[fields["role_key"].string_value] += 1
+        return found
+
+    def to_json(self) -> dict[str, Any]:
+        def dump(messages: list[Any]) -> list[dict[str, Any]]:
+            return [MessageToDict(message) for message in messages]
+
+        return {
+            "active_sync_id": self.sync_id,
+            "sdk_version": self.sdk_version,
+            "counts": self.counts(),
+            "unresolved_role_keys": dict(self.unresolved_role_keys()),
+            "skipped": self.skipped,
+            "resource_types": dump(self.resource_types),
+            "resources": dump(self.resources),
+            "entitlements": dump(self.entitlements),
+            "grants": dump(self.grants),
+        }
+
+
+def _zero_counts() -> dict[str, int]:
+    return {"resources": 0, "entitlements": 0, "grants": 0}
+
+
+class _Stubs:
+    def __init__(self, channel: grpc.Channel) -> None:
+        self.connector = connector_grpc.ConnectorServiceStub(channel)
+        self.types = resource_grpc.ResourceTypesServiceStub(channel)
+        self.resources = resource_grpc.ResourcesServiceStub(channel)
+        self.entitlements = entitlement_grpc.EntitlementsServiceStub(channel)
+        self.grants = grant_grpc.GrantsServiceStub(channel)
+
+
+def run_sync(
+    channel: grpc.Channel,
+    *,
+    sync_id: str | None = None,
+    page_size: int = 0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SyncResult:
+    stubs = _Stubs(channel)
+    result = SyncResult(sync_id=sync_id or f"sync-{uuid.uuid4()}")
+    caller = _Caller(result, sleep)
+    sid = result.sync_id
+
+    validated = caller.call(
+        "Validate", stubs.connector.Validate, connector.ConnectorServiceValidateRequest()
+    )
+    result.sdk_version = validated.sdk_version
+    try:
+        for page in caller.pages(
+            "ListResourceTypes",
+            lambda token: stubs.types.ListResourceTypes(
+                resource.ResourceTypesServiceListResourceTypesRequest(
+                    page_size=page_size, page_token=token, active_sync_id=sid
+                )
+            ),
+        ):
+            result.resource_types.extend(page.list)
+        types = {rt.id: rt for rt in result.resource_types}
+
+        def list_resources(type_id: str, parent: resource.ResourceId | None) -> None:
+            for page in caller.pages(
+                f"ListResources({type_id})",
+                lambda token: stubs.resources.ListResources(
+                    resource.ResourcesServiceListResourcesRequest(
+                        resource_type_id=type_id,
+                        parent_resource_id=parent,
+                        page_size=page_size,
+                        page_token=token,
+                        active_sync_id=sid,
+                    )
+                ),
+            ):
+                for res in page.list:
+                    result.resources.append(res)
+                    for child in unpack_all(res.annotations, resource_tree.ChildResourceType):
+                        list_resources(child.resource_type_id, res.id)
+
+        for type_id in types:
+            list_resources(type_id, None)
+
+        for type_id in types:
+            for page in caller.pages(
+                f"ListStaticEntitlements({type_id})",
+                lambda token, t=type_id: stubs.entitlements.ListStaticEntitlements(  # type: ignore[misc]
+                    entitlement.EntitlementsServiceListStaticEntitlementsRequest(
+                        resource_type_id=t,
+                        page_size=page_size,
+                        page_token=token,
+                        active_sync_id=sid,
+                    )
+                ),
+            ):
+                result.entitlements.extend(page.list)
+
+        for res in list(result.resources):
+            if _skips(types.get(res.id.resource_type), res, resource_tree.SkipEntitlements):
+                continue
+            name = f"ListEntitlements({res.id.resource_type}:{res.id.resource})"
+            for page in caller.pages(
+                name,
+                lambda token, r=res: stubs.entitlements.ListEntitlements(  # type: ignore[misc]
+                    entitlement.EntitlementsServiceListEntitlementsRequest(
+                        resource=r, page_size=page_size, page_token=token, active_sync_id=sid
+                    )
+                ),
+            ):
+                result.entitlements.extend(page.list)
+
+        for res in list(result.resources):
+            if _skips(types.get(res.id.resource_type), res, resource_tree.SkipGrants):
+                continue
+            name = f"ListGrants({res.id.resource_type}:{res.id.resource})"
+            for page in caller.pages(
+                name,
+                lambda token, r=res: stubs.grants.ListGrants(  # type: ignore[misc]
+                    grant.GrantsServiceListGrantsRequest(
+                        resource=r, page_size=page_size, page_token=token, active_sync_id=sid
+                    )
+                ),
+            ):
+                result.grants.extend(page.list)
+    finally:
+        try:
+            caller.call(
+                "Cleanup",
+                stubs.connector.Cleanup,
+                connector.ConnectorServiceCleanupRequest(active_sync_id=sid),
+            )
+        except SyncFailed as exc:  # the platform only logs Cleanup errors
+            log.warning("cleanup_failed", error=str(exc))
+    return result
+
+
+def _skips(
+    rtype: resource.ResourceType | None, res: resource.Resource, specific: type[Message]
+) -> bool:
+    annotations = [*(rtype.annotations if rtype is not None else []), *res.annotations]
+    return bool(
+        unpack_all(annotations, resource_tree.SkipEntitlementsAndGrants)
+        or unpack_all(annotations, specific)
+    )
+
+
+class _Caller:
+    """Calls with the platform's error handling: NOT_FOUND skips, UNAVAILABLE retries."""
+
+    def __init__(self, result: SyncResult, sleep: Callable[[float], None]) -> None:
+        self.result = result
+        self.sleep = sleep
+
+    def call(self, name: str, method: Callable[[Any], Resp], request: Any) -> Resp:
+        return self._retrying(name, lambda: method(request))
+
+    def pages(self, name: str, fetch: Callable[[str], Any]) -> Iterator[Any]:
+        token = ""
+        seen: set[str] = set()
+        while True:
+            try:
+                page = self._retrying(name, lambda t=token: fetch(t))  # type: ignore[misc]
+            except _Skip:
+                return
+            yield page
+            token = page.next_page_token
+            if not token:
+                return
+            if token in seen:
+                raise SyncFailed(f"{name}: the connector returned a page token it already sent")
+            seen.add(token)
+
+    def _retrying(self, name: str, attempt: Callable[[], Resp]) -> Resp:
+        for tries in range(1, MAX_UNAVAILABLE_RETRIES + 1):
+            self.result.calls[name.split("(")[0]] += 1
+            try:
+                return attempt()
+            except grpc.RpcError as exc:
+                code = exc.code()
+                message = exc.details()
+                if code is grpc.StatusCode.NOT_FOUND and name != "Validate":
+                    log.warning("step_skipped", call=name, reason=message)
+                    self.result.skipped.append(f"{name}: {message}")
+                    raise _Skip from None
+                retryable = code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+                if not retryable or tries == MAX_UNAVAILABLE_RETRIES:
+                    raise SyncFailed(f"{name} failed: {code.name}: {message}") from None
+                wait = _rate_limit_wait(exc) or min(0.2 * 2**tries, 5.0)
+                log.info("retrying", call=name, code=code.name, wait_s=round(wait, 2))
+                self.sleep(wait)
+        raise AssertionError("unreachable")
+
+
+class _Skip(Exception):
+    pass
+
+
+def _rate_limit_wait(exc: grpc.RpcError) -> float | None:
+    status = rpc_status.from_call(exc)  # type: ignore[arg-type]
+    if status is None:
+        return None
+    for detail in status.details:
+        if detail.Is(ratelimit.RateLimitDescription.DESCRIPTOR):
+            description = ratelimit.RateLimitDescription()
+            detail.Unpack(description)
+            if description.HasField("reset_at"):
+                return max(
+                    0.0, min(description.reset_at.ToMilliseconds() / 1000 - time.time(), 60.0)
+                )
+    return None
+
+
+__all__ = ["SyncFailed", "SyncResult", "run_sync"]
