@@ -44,7 +44,8 @@ def test_rows_repeated_by_a_shifted_offset_are_dropped() -> None:
     # The server repeats c (same instant) and b; only d is new.
     fresh, token2 = step([Row("b", 2), Row("c", 2), Row("d", 3)], token)
     assert [r.id for r in fresh] == ["d"]
-    assert token2 and token2 != token
+    assert token2
+    assert token2 != token
 
 
 def test_same_instant_rows_are_not_mistaken_for_repeats() -> None:
