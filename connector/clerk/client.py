@@ -1,0 +1,273 @@
+"""`ClerkClient`: the read operations a sync needs, over `ClerkHttp` and the paging loops."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import SecretStr, TypeAdapter, ValidationError
+
+from connector.clerk.errors import ClerkResponseError
+from connector.clerk.models import (
+    OffsetPage,
+    Organization,
+    OrganizationMembership,
+    OrganizationSettings,
+    Permission,
+    Role,
+    RoleSet,
+    TotalCount,
+    User,
+)
+from connector.clerk.paging import (
+    MAX_PAGE_SIZE,
+    HasId,
+    OffsetPageFetcher,
+    iter_offset_pages,
+    iter_user_pages,
+)
+from connector.clerk.ratelimit import InstanceKind, RequestBudget, instance_kind
+from connector.clerk.transport import ClerkHttp, ClientStats, ParamValue
+
+ASCENDING = "+created_at"
+
+ModelT = TypeVar("ModelT")
+ItemT = TypeVar("ItemT", bound=HasId)
+
+_USER: TypeAdapter[User] = TypeAdapter(User)
+_USERS: TypeAdapter[list[User]] = TypeAdapter(list[User])
+_USER_COUNT: TypeAdapter[TotalCount] = TypeAdapter(TotalCount)
+_ORGANIZATION: TypeAdapter[Organization] = TypeAdapter(Organization)
+_SETTINGS: TypeAdapter[OrganizationSettings] = TypeAdapter(OrganizationSettings)
+_ORGANIZATIONS: TypeAdapter[OffsetPage[Organization]] = TypeAdapter(OffsetPage[Organization])
+_MEMBERSHIPS: TypeAdapter[OffsetPage[OrganizationMembership]] = TypeAdapter(
+    OffsetPage[OrganizationMembership]
+)
+_ROLES: TypeAdapter[OffsetPage[Role]] = TypeAdapter(OffsetPage[Role])
+_PERMISSIONS: TypeAdapter[OffsetPage[Permission]] = TypeAdapter(OffsetPage[Permission])
+_ROLE_SETS: TypeAdapter[OffsetPage[RoleSet]] = TypeAdapter(OffsetPage[RoleSet])
+
+
+@dataclass(frozen=True)
+class ValidationSummary:
+    """What a credential check learned about the instance."""
+
+    instance_kind: InstanceKind
+    user_count: int
+
+
+def _segment(value: str) -> str:
+    """`value` as one percent-encoded path segment (ids are never allowed to change the path)."""
+    if value in ("", ".", ".."):
+        raise ValueError(f"invalid id for a URL path: {value!r}")
+    return quote(value, safe="")
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+
+
+def _check_offset(offset: int) -> None:
+    if offset < 0:
+        raise ValueError("offset must be >= 0")
+
+
+class ClerkClient:
+    """Read-only client of one Clerk instance's Backend API.
+
+    All requests of one client share a `RequestBudget` of `rate_limit_share` of the instance's
+    documented rate limit. Use as a context manager, or call `close()`.
+    """
+
+    def __init__(
+        self,
+        api_url: str,
+        secret_key: SecretStr,
+        *,
+        rate_limit_share: float = 0.5,
+        timeout: float = 10.0,
+        max_retries: int = 5,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
+        http2: bool = False,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> None:
+        if not 2 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be between 2 and {MAX_PAGE_SIZE}")
+        self.instance_kind: InstanceKind = instance_kind(secret_key)
+        self.budget = RequestBudget.for_key(secret_key, rate_limit_share, clock=clock, sleep=sleep)
+        self._page_size = page_size
+        self._http = ClerkHttp(
+            api_url,
+            secret_key,
+            budget=self.budget,
+            timeout=timeout,
+            max_retries=max_retries,
+            transport=transport,
+            http2=http2,
+            sleep=sleep,
+            clock=clock,
+            jitter=jitter,
+        )
+        self.stats: ClientStats = self._http.stats
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ClerkClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- single requests ---------------------------------------------------------------------
+
+    def users_page(self, *, limit: int, starting_after: str | None) -> list[User]:
+        """`GET /users` oldest first, after the user `starting_after` (from the start when None)."""
+        _check_limit(limit)
+        params: dict[str, ParamValue] = {"limit": limit, "order_by": ASCENDING}
+        if starting_after is not None:
+            params["starting_after"] = starting_after
+        return self._get(_USERS, "/users", "/users", params)
+
+    def organizations_page(self, *, limit: int, offset: int) -> OffsetPage[Organization]:
+        """`GET /organizations` oldest first, with `members_count`."""
+        params = self._offset_params(limit, offset, include_members_count=True)
+        return self._get(_ORGANIZATIONS, "/organizations", "/organizations", params)
+
+    def instance_memberships_page(
+        self, *, limit: int, offset: int
+    ) -> OffsetPage[OrganizationMembership]:
+        """`GET /organization_memberships`: every organization's memberships, oldest first."""
+        return self._get(
+            _MEMBERSHIPS,
+            "/organization_memberships",
+            "/organization_memberships",
+            self._offset_params(limit, offset),
+        )
+
+    def organization_memberships_page(
+        self, organization_id: str, *, limit: int, offset: int
+    ) -> OffsetPage[OrganizationMembership]:
+        """`GET /organizations/{organization_id}/memberships`, oldest first."""
+        return self._get(
+            _MEMBERSHIPS,
+            "/organizations/{organization_id}/memberships",
+            f"/organizations/{_segment(organization_id)}/memberships",
+            self._offset_params(limit, offset),
+        )
+
+    def get_user(self, user_id: str) -> User:
+        return self._get(_USER, "/users/{user_id}", f"/users/{_segment(user_id)}")
+
+    def get_organization(self, organization_id: str) -> Organization:
+        return self._get(
+            _ORGANIZATION,
+            "/organizations/{organization_id}",
+            f"/organizations/{_segment(organization_id)}",
+            {"include_members_count": True},
+        )
+
+    def count_users(self) -> int:
+        return self._get(_USER_COUNT, "/users/count", "/users/count").total_count
+
+    def organization_settings(self) -> OrganizationSettings:
+        return self._get(
+            _SETTINGS,
+            "/instance/organization_settings",
+            "/instance/organization_settings",
+        )
+
+    def validate(self) -> ValidationSummary:
+        """A cheap credential check: one user read, then the user count."""
+        self.users_page(limit=1, starting_after=None)
+        return ValidationSummary(instance_kind=self.instance_kind, user_count=self.count_users())
+
+    # -- full listings -------------------------------------------------------------------------
+
+    def list_users(self) -> Iterator[User]:
+        for page in iter_user_pages(self.users_page, self._page_size):
+            yield from page
+
+    def list_organizations(self) -> Iterator[Organization]:
+        yield from self._offset_list(self.organizations_page, "/organizations")
+
+    def list_instance_memberships(self) -> Iterator[OrganizationMembership]:
+        yield from self._offset_list(self.instance_memberships_page, "/organization_memberships")
+
+    def list_organization_memberships(self, organization_id: str) -> list[OrganizationMembership]:
+        def fetch(*, limit: int, offset: int) -> OffsetPage[OrganizationMembership]:
+            return self.organization_memberships_page(organization_id, limit=limit, offset=offset)
+
+        return list(self._offset_list(fetch, "/organizations/{organization_id}/memberships"))
+
+    def list_roles(self) -> list[Role]:
+        return list(self._offset_list(self._roles_page, "/organization_roles"))
+
+    def list_permissions(self) -> list[Permission]:
+        return list(self._offset_list(self._permissions_page, "/organization_permissions"))
+
+    def list_role_sets(self) -> list[RoleSet]:
+        return list(self._offset_list(self._role_sets_page, "/role_sets"))
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _roles_page(self, *, limit: int, offset: int) -> OffsetPage[Role]:
+        route = "/organization_roles"
+        return self._get(_ROLES, route, route, self._offset_params(limit, offset))
+
+    def _permissions_page(self, *, limit: int, offset: int) -> OffsetPage[Permission]:
+        route = "/organization_permissions"
+        return self._get(_PERMISSIONS, route, route, self._offset_params(limit, offset))
+
+    def _role_sets_page(self, *, limit: int, offset: int) -> OffsetPage[RoleSet]:
+        route = "/role_sets"
+        return self._get(_ROLE_SETS, route, route, self._offset_params(limit, offset))
+
+    def _offset_list(self, fetch: OffsetPageFetcher[ItemT], route: str) -> Iterator[ItemT]:
+        for page in iter_offset_pages(fetch, self._page_size, route=route):
+            yield from page
+
+    @staticmethod
+    def _offset_params(limit: int, offset: int, **extra: ParamValue) -> dict[str, ParamValue]:
+        _check_limit(limit)
+        _check_offset(offset)
+        return {"limit": limit, "offset": offset, "order_by": ASCENDING, **extra}
+
+    def _get(
+        self,
+        schema: TypeAdapter[ModelT],
+        route: str,
+        path: str,
+        params: Mapping[str, ParamValue] | None = None,
+    ) -> ModelT:
+        body = self._http.get_json(route, path, params)
+        try:
+            return schema.validate_python(body)
+        except ValidationError as exc:
+            raise ClerkResponseError(route, detail=_describe_validation_error(exc)) from None
+
+
+def _describe_validation_error(exc: ValidationError) -> str:
+    """Where the body did not match the schema, without echoing any of its values."""
+    errors = exc.errors(include_url=False, include_input=False)
+    first = errors[0]
+    location = ".".join(str(part) for part in first["loc"]) or "(body)"
+    return (
+        f"body does not match the schema: {len(errors)} error(s), "
+        f"first at {location}: {first['type']}"
+    )

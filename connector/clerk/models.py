@@ -1,0 +1,277 @@
+"""Pydantic models of the Clerk Backend API objects a sync reads (API version 2026-05-12).
+
+Every model ignores unknown fields and is immutable. Fields the spec marks optional or nullable
+accept both an absent key and ``null``; lists and maps read ``null`` as empty. Fields the connector
+cannot work without (ids, keys, the ``created_at`` that orders a listing) stay required, so a body
+that lacks them fails validation instead of producing a half-empty object. Timestamps are integer
+Unix milliseconds, as Clerk sends them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _none_as_empty_list(value: object) -> object:
+    return [] if value is None else value
+
+
+def _none_as_empty_dict(value: object) -> object:
+    return {} if value is None else value
+
+
+def _none_as_false(value: object) -> object:
+    return False if value is None else value
+
+
+T = TypeVar("T")
+
+# A list that reads an absent key or `null` as empty.
+Items = Annotated[list[T], BeforeValidator(_none_as_empty_list), Field(default_factory=list)]
+# A JSON object (metadata) that reads an absent key or `null` as empty.
+Metadata = Annotated[
+    dict[str, Any], BeforeValidator(_none_as_empty_dict), Field(default_factory=dict)
+]
+# A flag that reads an absent key or `null` as false.
+Flag = Annotated[bool, BeforeValidator(_none_as_false)]
+
+
+class ClerkModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Verification(ClerkModel):
+    """The verification of an identification (any of the spec's `verification_*` variants)."""
+
+    status: str | None = None
+    strategy: str | None = None
+
+
+class EmailAddress(ClerkModel):
+    id: str | None = None
+    email_address: str
+    verification: Verification | None = None
+    reserved: Flag = False
+
+    @property
+    def verified(self) -> bool:
+        return self.verification is not None and self.verification.status == "verified"
+
+
+class PhoneNumber(ClerkModel):
+    id: str | None = None
+    phone_number: str
+    verification: Verification | None = None
+
+
+class ExternalAccount(ClerkModel):
+    """An OAuth account linked to a user (`provider` is e.g. `oauth_google`)."""
+
+    id: str
+    provider: str
+    provider_user_id: str | None = None
+    identification_id: str | None = None
+    email_address: str | None = None
+    email_address_verified: bool | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    username: str | None = None
+    label: str | None = None
+    verification: Verification | None = None
+    created_at: int | None = None
+    updated_at: int | None = None
+
+
+class SamlAccount(ClerkModel):
+    id: str
+    provider: str
+    active: Flag = False
+    email_address: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    provider_user_id: str | None = None
+    last_authenticated_at: int | None = None
+    verification: Verification | None = None
+
+
+class EnterpriseAccount(ClerkModel):
+    id: str
+    protocol: str | None = None
+    provider: str
+    active: Flag = False
+    email_address: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    provider_user_id: str | None = None
+    enterprise_connection_id: str | None = None
+    last_authenticated_at: int | None = None
+    verification: Verification | None = None
+
+
+class Passkey(ClerkModel):
+    id: str | None = None
+    name: str | None = None
+    last_used_at: int | None = None
+    verification: Verification | None = None
+
+
+class User(ClerkModel):
+    id: str
+    username: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    external_id: str | None = None
+    image_url: str | None = None
+    has_image: Flag = False
+    primary_email_address_id: str | None = None
+    primary_phone_number_id: str | None = None
+    email_addresses: Items[EmailAddress]
+    phone_numbers: Items[PhoneNumber]
+    external_accounts: Items[ExternalAccount]
+    saml_accounts: Items[SamlAccount]
+    enterprise_accounts: Items[EnterpriseAccount]
+    passkeys: Items[Passkey]
+    two_factor_enabled: Flag = False
+    totp_enabled: Flag = False
+    backup_code_enabled: Flag = False
+    password_enabled: Flag = False
+    banned: Flag = False
+    locked: Flag = False
+    deprovisioned: Flag = False
+    lockout_expires_in_seconds: int | None = None
+    last_sign_in_at: int | None = None
+    last_active_at: int | None = None
+    created_at: int
+    updated_at: int | None = None
+    public_metadata: Metadata
+    private_metadata: Metadata
+
+    @property
+    def primary_email(self) -> EmailAddress | None:
+        """The email address whose id is `primary_email_address_id` (not the first one listed)."""
+        if self.primary_email_address_id is None:
+            return None
+        for email in self.email_addresses:
+            if email.id == self.primary_email_address_id:
+                return email
+        return None
+
+
+class Organization(ClerkModel):
+    id: str
+    name: str
+    slug: str | None = None
+    image_url: str | None = None
+    has_image: Flag = False
+    # Present only when asked for with include_members_count=true; None means "not reported",
+    # never zero members.
+    members_count: int | None = None
+    max_allowed_memberships: int | None = None
+    admin_delete_enabled: bool | None = None
+    # None means the organization uses the instance's initial role set.
+    role_set_key: str | None = None
+    created_by: str | None = None
+    created_at: int
+    updated_at: int | None = None
+    public_metadata: Metadata
+    private_metadata: Metadata
+
+
+class PublicUserData(ClerkModel):
+    user_id: str
+    identifier: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    username: str | None = None
+    image_url: str | None = None
+    has_image: bool | None = None
+    banned: bool | None = None
+    deprovisioned: bool | None = None
+
+
+class OrganizationMembership(ClerkModel):
+    id: str
+    role: str
+    role_name: str | None = None
+    permissions: Items[str]
+    organization: Organization
+    public_user_data: PublicUserData | None = None
+    public_metadata: Metadata
+    created_at: int
+    updated_at: int | None = None
+
+    @property
+    def user_id(self) -> str | None:
+        """The member's user id; None when Clerk sent no public_user_data."""
+        return None if self.public_user_data is None else self.public_user_data.user_id
+
+
+class Permission(ClerkModel):
+    id: str
+    key: str
+    name: str | None = None
+    description: str | None = None
+    type: str | None = None
+    created_at: int | None = None
+    updated_at: int | None = None
+
+
+class Role(ClerkModel):
+    id: str
+    key: str
+    name: str | None = None
+    description: str | None = None
+    is_creator_eligible: Flag = False
+    permissions: Items[Permission]
+    created_at: int | None = None
+    updated_at: int | None = None
+
+
+class RoleSetRole(ClerkModel):
+    """A role as listed in a role set (`RoleSetItem`): no permissions, join to Role by key."""
+
+    id: str
+    key: str
+    name: str | None = None
+    description: str | None = None
+    members_count: int | None = None
+    has_members: bool | None = None
+    created_at: int | None = None
+    updated_at: int | None = None
+
+
+class RoleSet(ClerkModel):
+    id: str
+    key: str
+    name: str | None = None
+    description: str | None = None
+    roles: Items[RoleSetRole]
+    default_role: RoleSetRole | None = None
+    creator_role: RoleSetRole | None = None
+    type: str | None = None
+    created_at: int | None = None
+    updated_at: int | None = None
+
+
+class OrganizationSettings(ClerkModel):
+    enabled: bool | None = None
+    max_allowed_memberships: int | None = None
+    max_allowed_roles: int | None = None
+    creator_role: str | None = None
+    domains_enabled: bool | None = None
+    domains_default_role: str | None = None
+    initial_role_set_key: str | None = None
+    admin_delete_enabled: bool | None = None
+
+
+class TotalCount(ClerkModel):
+    total_count: int
+
+
+class OffsetPage(ClerkModel, Generic[T]):
+    """One page of an offset-paginated list: `{data, total_count}`."""
+
+    data: list[T]
+    total_count: int

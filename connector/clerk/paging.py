@@ -1,0 +1,148 @@
+"""Pagination loops that always end, even against a buggy or hostile server.
+
+Both loops yield pages of items never yielded before (de-duplicated by id), stop on the documented
+end-of-list signals, raise `ClerkPagingError` when a page does not move the loop forward, and stop
+at a hard cap on requests.
+
+Offset lists (`limit`/`offset`, ascending `created_at`) have no cursor, so a row deleted during the
+listing shifts later rows one place left and the row that crosses the page boundary would be
+skipped silently. `iter_offset_pages` therefore overlaps consecutive pages by one row: the next
+page must start with a row already read. If it does not (or comes back empty), rows before it
+were deleted, and the loop steps back a page and reads forward again until the pages join up, so
+no row that existed for the whole listing is lost. Rows created during the listing sort last and
+are read at the end. This relies on the ascending `created_at` order the client asks for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol, TypeVar
+
+from connector.clerk.errors import ClerkPagingError
+from connector.clerk.models import OffsetPage
+
+MAX_PAGE_SIZE = 500
+DEFAULT_MAX_PAGES = 100_000
+DEFAULT_MAX_REWINDS = 100
+
+
+class HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+ItemT = TypeVar("ItemT", bound=HasId)
+ItemT_co = TypeVar("ItemT_co", bound=HasId, covariant=True)
+
+
+class CursorPageFetcher(Protocol[ItemT_co]):
+    """Fetch the users after `starting_after` (from the start when None), oldest first."""
+
+    def __call__(self, *, limit: int, starting_after: str | None) -> Sequence[ItemT_co]: ...
+
+
+class OffsetPageFetcher(Protocol[ItemT]):
+    """Fetch `limit` rows from position `offset` of a list in ascending `created_at` order."""
+
+    def __call__(self, *, limit: int, offset: int) -> OffsetPage[ItemT]: ...
+
+
+def _check_page_size(page_size: int) -> None:
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+
+
+def _unseen(items: Iterable[ItemT], seen: set[str]) -> list[ItemT]:
+    """The items whose id is not in `seen`, each added to it (so duplicates are dropped too)."""
+    fresh: list[ItemT] = []
+    for item in items:
+        if item.id not in seen:
+            seen.add(item.id)
+            fresh.append(item)
+    return fresh
+
+
+def iter_user_pages(
+    fetch_page: CursorPageFetcher[ItemT],
+    page_size: int = MAX_PAGE_SIZE,
+    *,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    route: str = "/users",
+) -> Iterator[list[ItemT]]:
+    """Walk a `starting_after` cursor list; yield each page's not-yet-seen items.
+
+    Ends on a short or empty page. Raises `ClerkPagingError` when a page holds only ids already
+    seen (the server ignored or rewound the cursor) or after `max_pages` requests.
+    """
+    _check_page_size(page_size)
+    seen: set[str] = set()
+    cursor: str | None = None
+    for _ in range(max_pages):
+        page = fetch_page(limit=page_size, starting_after=cursor)
+        if not page:
+            return
+        fresh = _unseen(page, seen)
+        if not fresh:
+            raise ClerkPagingError(
+                route, detail=f"a page after cursor {cursor!r} held only users already listed"
+            )
+        yield fresh
+        if len(page) < page_size:
+            return
+        cursor = page[-1].id
+    raise ClerkPagingError(route, detail=f"stopped after {max_pages} pages")
+
+
+def iter_offset_pages(
+    fetch_page: OffsetPageFetcher[ItemT],
+    page_size: int = MAX_PAGE_SIZE,
+    *,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    max_rewinds: int = DEFAULT_MAX_REWINDS,
+    route: str,
+) -> Iterator[list[ItemT]]:
+    """Walk a `limit`/`offset` list; yield each page's not-yet-seen items (see module docstring).
+
+    `page_size` must be at least 2 so consecutive pages can overlap. Ends on a short page or once
+    the rows read reach `total_count`. Raises `ClerkPagingError` when a full page reached by a
+    forward step holds only rows already seen (the server ignored `offset`), after `max_rewinds`
+    step-backs, or after `max_pages` requests.
+    """
+    _check_page_size(page_size)
+    if page_size < 2:
+        raise ValueError("page_size must be at least 2 for overlapping offset pages")
+    # Invariant: `seen` holds every current row up to the last one read, so a page that starts
+    # with a seen row continues the listing without a gap.
+    seen: set[str] = set()
+    offset = 0
+    stepped_back = False
+    rewinds = 0
+    for _ in range(max_pages):
+        page = fetch_page(limit=page_size, offset=offset)
+        rows = page.data
+        if offset > 0 and (not rows or rows[0].id not in seen):
+            # Rows before `offset` were deleted since the previous page, so rows may have moved
+            # from this page into the last one unread. Step back until a page starts with a row
+            # already read; this page's rows are read again on the way forward.
+            rewinds += 1
+            if rewinds > max_rewinds:
+                raise ClerkPagingError(
+                    route, detail=f"the list kept shifting ({max_rewinds} rewinds)"
+                )
+            offset = max(0, offset - (page_size - 1))
+            stepped_back = True
+            continue
+        fresh = _unseen(rows, seen)
+        # A forward step starts at the last row read, which deletions only move earlier: a full
+        # page of rows already seen there means the server did not apply the offset.
+        if not fresh and len(rows) >= page_size and not stepped_back:
+            raise ClerkPagingError(
+                route, detail=f"the page at offset {offset} held only rows already listed"
+            )
+        if fresh:
+            yield fresh
+        if len(rows) < page_size or offset + len(rows) >= page.total_count:
+            return
+        offset += len(rows) - 1  # overlap one row with the next page
+        stepped_back = False
+    raise ClerkPagingError(route, detail=f"stopped after {max_pages} pages")
