@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 
 from connector.sync_cache import SyncCache
 
@@ -17,11 +18,19 @@ class FakeClock:
 def test_scope_is_shared_within_a_sync_and_isolated_between_syncs() -> None:
     cache = SyncCache(idle_seconds=60)
     loads: list[str] = []
-    a = cache.scope("sync-a").memo("k", lambda: loads.append("a") or "A")
-    again = cache.scope("sync-a").memo("k", lambda: loads.append("a2") or "A2")
-    b = cache.scope("sync-b").memo("k", lambda: loads.append("b") or "B")
+
+    def loader(value: str) -> Callable[[], str]:
+        def load() -> str:
+            loads.append(value)
+            return value
+
+        return load
+
+    a = cache.scope("sync-a").memo("k", loader("A"))
+    again = cache.scope("sync-a").memo("k", loader("A2"))
+    b = cache.scope("sync-b").memo("k", loader("B"))
     assert (a, again, b) == ("A", "A", "B")
-    assert loads == ["a", "b"]
+    assert loads == ["A", "B"]
 
 
 def test_cleanup_releases_and_next_call_reloads() -> None:
