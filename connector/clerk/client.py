@@ -100,11 +100,15 @@ class ClerkClient:
         jitter: Callable[[], float] = random.random,
         http2: bool = False,
         page_size: int = MAX_PAGE_SIZE,
+        budget: RequestBudget | None = None,
     ) -> None:
         if not 2 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 2 and {MAX_PAGE_SIZE}")
         self.instance_kind: InstanceKind = instance_kind(secret_key)
-        self.budget = RequestBudget.for_key(secret_key, rate_limit_share, clock=clock, sleep=sleep)
+        # An explicit budget (tests, benchmarks) replaces the one derived from the key.
+        self.budget = budget or RequestBudget.for_key(
+            secret_key, rate_limit_share, clock=clock, sleep=sleep
+        )
         self._page_size = page_size
         self._http = ClerkHttp(
             api_url,

@@ -1,0 +1,223 @@
+"""One request in, one `Reply` out: auth, rate limit, faults, routing and JSON encoding.
+
+The order follows what sits in front of the real API: the rate limit and transport faults act
+before the key is checked (a gateway answers them), then the key, then the endpoint. Every reply
+carries `X-Clerk-Trace-Id`; error bodies repeat it as `clerk_trace_id`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from connector.fake_clerk import errors, render
+from connector.fake_clerk.errors import ApiError
+from connector.fake_clerk.faults import (
+    PAGING_KINDS,
+    TRANSPORT_KINDS,
+    Fault,
+    FaultKind,
+    Faults,
+    MalformedBody,
+)
+from connector.fake_clerk.fragments import DEFAULT_BUDGET_BYTES, Encoded, FragmentCache, encode
+from connector.fake_clerk.params import Query
+from connector.fake_clerk.ratelimit import RateLimit, RateLimiter
+from connector.fake_clerk.routes import Request, Route, match, membership_fragment, user_fragment
+from connector.fake_clerk.stats import Stats
+from connector.fake_clerk.store import Dataset
+
+BASE_PATH = "/v1"
+TRACE_HEADER = "X-Clerk-Trace-Id"
+JSON_TYPE = "application/json"
+HTML_ERROR_PAGE = (
+    b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
+    b"<body><h1>502 Bad Gateway</h1><p>The upstream server is unavailable.</p></body></html>"
+)
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes
+    content_type: str = JSON_TYPE
+    headers: Mapping[str, str] = field(default_factory=dict)
+    # Close the connection without sending anything (drop) or after half the body (cut).
+    drop: bool = False
+    cut_body: bool = False
+
+
+class ClerkApp:
+    """The fake's request logic, independent of sockets (the server feeds it)."""
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        *,
+        secret_key: str,
+        faults: Faults,
+        stats: Stats,
+        rate_limit: RateLimit | None = None,
+        cache_bytes: int = DEFAULT_BUDGET_BYTES,
+    ) -> None:
+        self.dataset = dataset
+        self.fragments = FragmentCache(cache_bytes)
+        self.secret_key = secret_key
+        self.faults = faults
+        self.stats = stats
+        self._limiter: RateLimiter | None = None
+        self.rate_limit = rate_limit
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        return None if self._limiter is None else self._limiter.limit
+
+    @rate_limit.setter
+    def rate_limit(self, limit: RateLimit | None) -> None:
+        # A new limit starts with an empty window.
+        self._limiter = None if limit is None else RateLimiter(limit)
+
+    def warm_cache(self) -> int:
+        """Encode users, then memberships, oldest first, until the cache budget is spent.
+
+        Returns the bytes cached. Later list pages of those rows cost a join instead of an encode.
+        """
+        with self.dataset.lock:
+            cache = self.fragments
+            for user in self.dataset.view("users").rows:
+                if cache.full:
+                    return cache.used_bytes
+                user_fragment(cache, user)
+            for membership in self.dataset.view("memberships").rows:
+                if cache.full:
+                    break
+                membership_fragment(self.dataset, cache, membership)
+            return cache.used_bytes
+
+    def handle(self, method: str, target: str, headers: Mapping[str, str]) -> Reply:
+        trace_id = uuid.uuid4().hex
+        reply = self._handle(method, target, headers, trace_id)
+        if reply.drop or reply.cut_body:
+            self.stats.dropped_connection()
+        else:
+            self.stats.response(reply.status)
+        return Reply(
+            status=reply.status,
+            body=reply.body,
+            content_type=reply.content_type,
+            headers={**reply.headers, TRACE_HEADER: trace_id},
+            drop=reply.drop,
+            cut_body=reply.cut_body,
+        )
+
+    def _handle(self, method: str, target: str, headers: Mapping[str, str], trace_id: str) -> Reply:
+        parts = urlsplit(target)
+        has_base = parts.path.startswith(BASE_PATH + "/")
+        path = parts.path[len(BASE_PATH) :] if has_base else parts.path
+        found = match(path) if has_base else None
+        if found is None:
+            route_name = f"{method} (unknown route)"
+        else:
+            route_name = f"{method} {found[0].template}"
+        self.stats.request(route_name, headers.get("Clerk-API-Version"))
+
+        transport: Fault | None = None
+        try:
+            self._gatekeep(path, route_name)
+            transport = self.faults.take(TRANSPORT_KINDS, path, route_name)
+            if transport is not None and transport.kind is FaultKind.SERVER_ERROR:
+                raise errors.server_error(transport.status)
+            if transport is not None and _drops_at_once(transport):
+                return Reply(status=0, body=b"", drop=True)
+            reply = self._authorized(method, headers, path, parts.query, route_name, found)
+        except ApiError as error:
+            reply = self._error(error, trace_id)
+
+        if transport is not None and transport.kind is FaultKind.DROP_CONNECTION:
+            return Reply(reply.status, reply.body, reply.content_type, reply.headers, cut_body=True)
+        if transport is not None and transport.kind is FaultKind.MALFORMED_BODY:
+            return _malformed(transport, reply)
+        return reply
+
+    def _gatekeep(self, path: str, route_name: str) -> None:
+        """Rate limit, then the slow fault (a throttled request is answered at once)."""
+        if self._limiter is not None:
+            wait = self._limiter.acquire()
+            if wait is not None:
+                raise errors.too_many_requests(wait)
+        slow = self.faults.take({FaultKind.SLOW}, path, route_name)
+        if slow is not None:
+            time.sleep(slow.seconds)
+
+    def _authorized(
+        self,
+        method: str,
+        headers: Mapping[str, str],
+        path: str,
+        query: str,
+        route_name: str,
+        found: tuple[Route, tuple[str, ...]] | None,
+    ) -> Reply:
+        revoked = self.faults.take({FaultKind.REVOKED_KEY}, path, route_name)
+        if revoked is not None or not self._key_ok(headers.get("Authorization")):
+            if route_name == "GET /organizations":
+                raise errors.unauthorized()
+            raise errors.unauthenticated()
+        if found is None:
+            raise errors.not_found("endpoint")
+        route, params = found
+        if method != route.method:
+            raise errors.method_not_allowed(method)
+
+        def paging_fault() -> Fault | None:
+            return self.faults.take(PAGING_KINDS, path, route_name)
+
+        request = Request(
+            path_params=params,
+            query=Query(query),
+            fragments=self.fragments,
+            paging_fault=paging_fault,
+        )
+        with self.dataset.lock:
+            try:
+                value = route.handler(self.dataset, request)
+            except ApiError:
+                raise
+            except Exception as exc:  # a bug in the fake: answer 500 and let tests see it
+                self.stats.exception(f"{route_name}: {type(exc).__name__}: {exc}")
+                raise errors.server_error(500) from None
+            body = value.body if isinstance(value, Encoded) else encode(value)
+        return Reply(status=200, body=body)
+
+    def _key_ok(self, authorization: str | None) -> bool:
+        if authorization is None:
+            return False
+        expected = f"Bearer {self.secret_key}".encode()
+        return hmac.compare_digest(authorization.encode("utf-8", "replace"), expected)
+
+    def _error(self, error: ApiError, trace_id: str) -> Reply:
+        body = render.errors_json(
+            error.code, error.message, error.long_message, trace_id, error.meta
+        )
+        return Reply(status=error.status, body=encode(body), headers=error.headers)
+
+
+def _drops_at_once(fault: Fault) -> bool:
+    return fault.kind is FaultKind.DROP_CONNECTION and not fault.mid_body
+
+
+def _malformed(fault: Fault, reply: Reply) -> Reply:
+    if fault.body is MalformedBody.TRUNCATED:
+        cut = max(0, min(len(reply.body) // 2, len(reply.body) - 1))
+        return Reply(status=200, body=reply.body[:cut], headers=reply.headers)
+    if fault.body is MalformedBody.INVALID:
+        return Reply(status=200, body=b"{this is not: json,,}", headers=reply.headers)
+    if fault.body is MalformedBody.HTML:
+        return Reply(status=200, body=HTML_ERROR_PAGE, content_type="text/html; charset=utf-8")
+    if fault.body is MalformedBody.WRONG_SHAPE:
+        return Reply(status=200, body=encode({"unexpected": True}), headers=reply.headers)
+    return Reply(status=200, body=b"", headers=reply.headers)

@@ -1,0 +1,52 @@
+"""The fake Clerk's data, in one import: the `Dataset` store, its records and three builders.
+
+- `generate(users=, organizations=, memberships=, seed=0, roles=5)`: large and deterministic.
+- `awkward()`: small and hand-written, one of every edge case (see `samples` for the ids).
+- `demo()`: small and readable, for the demo command.
+
+Churn tests mutate a dataset while a client pages through it: `add_user`, `replace_user`,
+`remove_user`, `add_organization`, `replace_organization`, `remove_organization`,
+`add_membership`, `create_membership`, `change_role`, `remove_membership`, with `new_id(prefix)`
+and `next_created_at()` for fresh rows.
+"""
+
+from connector.fake_clerk.records import (
+    EmailAddress,
+    EnterpriseAccount,
+    ExternalAccount,
+    Membership,
+    Organization,
+    OrganizationSettings,
+    Passkey,
+    Permission,
+    PhoneNumber,
+    Role,
+    RoleSet,
+    SamlAccount,
+    User,
+)
+from connector.fake_clerk.samples import awkward, demo
+from connector.fake_clerk.store import Collection, Dataset, SortedView
+from connector.fake_clerk.synthetic import generate
+
+__all__ = [
+    "Collection",
+    "Dataset",
+    "EmailAddress",
+    "EnterpriseAccount",
+    "ExternalAccount",
+    "Membership",
+    "Organization",
+    "OrganizationSettings",
+    "Passkey",
+    "Permission",
+    "PhoneNumber",
+    "Role",
+    "RoleSet",
+    "SamlAccount",
+    "SortedView",
+    "User",
+    "awkward",
+    "demo",
+    "generate",
+]

@@ -1,0 +1,207 @@
+"""Faults a test switches on at runtime to see how a client copes with a misbehaving Clerk.
+
+Each switch returns the `Fault` it added; `fault.hits` counts the requests it changed. A fault
+applies to every request until cleared, or to the next `times` matching requests only. `path`
+limits it to an API path prefix matched by whole segments, relative to `/v1` (`"/users"` matches
+`/users`, `/users/count` and `/users/user_1`, not `/users_x`); `route` limits it to one route
+template as `fake.stats` names it (e.g. `"GET /organizations/{id}/memberships"`).
+
+Transport faults: `server_error` (500/502/503; 503 answers `maintenance_mode`), `slow` (sleep, then
+answer normally or with the next fault), `drop_connection` (close without a response, or after
+half the body), `malformed_body` (200 with a broken or unexpected body) and `revoke_key` (answer
+as if the client's key were wrong). Paging faults change which rows a list returns:
+`ignore_paging` (always the first page), `stale_pages` (the page before the one asked for, so only
+rows already seen) and `short_pages` (at most `size` rows, whatever `limit` says).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class FaultKind(StrEnum):
+    SERVER_ERROR = "server_error"
+    SLOW = "slow"
+    DROP_CONNECTION = "drop_connection"
+    MALFORMED_BODY = "malformed_body"
+    REVOKED_KEY = "revoked_key"
+    IGNORE_PAGING = "ignore_paging"
+    STALE_PAGES = "stale_pages"
+    SHORT_PAGES = "short_pages"
+
+
+class MalformedBody(StrEnum):
+    TRUNCATED = "truncated"  # the real JSON body cut in half (Content-Length matches the cut)
+    INVALID = "invalid"  # text that is not JSON at all
+    HTML = "html"  # an HTML error page, as a proxy in front of the API might send
+    WRONG_SHAPE = "wrong_shape"  # valid JSON of the wrong shape
+    EMPTY = "empty"  # no body at all
+
+
+TRANSPORT_KINDS = frozenset(
+    {FaultKind.SERVER_ERROR, FaultKind.DROP_CONNECTION, FaultKind.MALFORMED_BODY}
+)
+PAGING_KINDS = frozenset({FaultKind.IGNORE_PAGING, FaultKind.STALE_PAGES, FaultKind.SHORT_PAGES})
+
+
+@dataclass
+class Fault:
+    kind: FaultKind
+    path: str | None = None
+    route: str | None = None
+    times: int | None = None  # None: until cleared
+    status: int = 500  # server_error
+    seconds: float = 0.0  # slow
+    body: MalformedBody = MalformedBody.TRUNCATED  # malformed_body
+    mid_body: bool = False  # drop_connection: send the headers and half the body first
+    size: int = 1  # short_pages: rows per page
+    hits: int = 0
+
+    @property
+    def exhausted(self) -> bool:
+        return self.times is not None and self.hits >= self.times
+
+    def applies_to(self, path: str, route: str) -> bool:
+        if self.route is not None and self.route != route:
+            return False
+        if self.path is None:
+            return True
+        prefix = _api_path(self.path).rstrip("/")
+        return path == prefix or path.startswith(prefix + "/") or prefix == ""
+
+
+def _api_path(path: str) -> str:
+    return path[3:] if path == "/v1" or path.startswith("/v1/") else path
+
+
+class Faults:
+    """The faults switched on for one fake Clerk (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+
+    def add(self, fault: Fault) -> Fault:
+        if fault.times is not None and fault.times < 1:
+            raise ValueError("times must be at least 1 (or None for always)")
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        """Switch every fault off."""
+        with self._lock:
+            self._faults.clear()
+
+    @property
+    def active(self) -> list[Fault]:
+        """The faults that still apply to future requests."""
+        with self._lock:
+            return [f for f in self._faults if not f.exhausted]
+
+    def take(self, kinds: Collection[FaultKind], path: str, route: str) -> Fault | None:
+        """The first live fault of one of `kinds` for this request, counting it as used."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.kind in kinds and not fault.exhausted and fault.applies_to(path, route):
+                    fault.hits += 1
+                    return fault
+        return None
+
+    # -- switches ---------------------------------------------------------------------------
+
+    def server_error(
+        self,
+        status: int = 500,
+        *,
+        times: int | None = None,
+        path: str | None = None,
+        route: str | None = None,
+    ) -> Fault:
+        """Answer `status` (500-599) with a ClerkErrors body; 503 is `maintenance_mode`."""
+        if not 500 <= status <= 599:
+            raise ValueError("server_error needs a 5xx status")
+        return self.add(
+            Fault(FaultKind.SERVER_ERROR, path=path, route=route, times=times, status=status)
+        )
+
+    def slow(
+        self,
+        seconds: float,
+        *,
+        times: int | None = None,
+        path: str | None = None,
+        route: str | None = None,
+    ) -> Fault:
+        """Wait `seconds` before answering."""
+        if seconds < 0:
+            raise ValueError("seconds must not be negative")
+        return self.add(Fault(FaultKind.SLOW, path=path, route=route, times=times, seconds=seconds))
+
+    def drop_connection(
+        self,
+        *,
+        mid_body: bool = False,
+        times: int | None = None,
+        path: str | None = None,
+        route: str | None = None,
+    ) -> Fault:
+        """Close the connection without answering (with `mid_body`: halfway through the body)."""
+        return self.add(
+            Fault(FaultKind.DROP_CONNECTION, path=path, route=route, times=times, mid_body=mid_body)
+        )
+
+    def malformed_body(
+        self,
+        body: MalformedBody | str = MalformedBody.TRUNCATED,
+        *,
+        times: int | None = None,
+        path: str | None = None,
+        route: str | None = None,
+    ) -> Fault:
+        """Answer 200 with a body the client cannot use (see `MalformedBody`)."""
+        return self.add(
+            Fault(
+                FaultKind.MALFORMED_BODY,
+                path=path,
+                route=route,
+                times=times,
+                body=MalformedBody(body),
+            )
+        )
+
+    def revoke_key(
+        self, *, times: int | None = None, path: str | None = None, route: str | None = None
+    ) -> Fault:
+        """Reject the client's key as if it had been revoked (401; 403 on GET /organizations)."""
+        return self.add(Fault(FaultKind.REVOKED_KEY, path=path, route=route, times=times))
+
+    def ignore_paging(
+        self, *, times: int | None = None, path: str | None = None, route: str | None = None
+    ) -> Fault:
+        """Ignore `offset` and `starting_after`: every list request gets the first page."""
+        return self.add(Fault(FaultKind.IGNORE_PAGING, path=path, route=route, times=times))
+
+    def stale_pages(
+        self, *, times: int | None = None, path: str | None = None, route: str | None = None
+    ) -> Fault:
+        """Answer with the page before the one asked for (rows a sequential reader already saw)."""
+        return self.add(Fault(FaultKind.STALE_PAGES, path=path, route=route, times=times))
+
+    def short_pages(
+        self,
+        size: int = 1,
+        *,
+        times: int | None = None,
+        path: str | None = None,
+        route: str | None = None,
+    ) -> Fault:
+        """Return at most `size` rows per page (fewer than `limit`), leaving total_count alone."""
+        if size < 0:
+            raise ValueError("size must not be negative")
+        return self.add(
+            Fault(FaultKind.SHORT_PAGES, path=path, route=route, times=times, size=size)
+        )

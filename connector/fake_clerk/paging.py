@@ -1,0 +1,23 @@
+"""Choosing a list page's rows, including the hostile-paging faults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connector.fake_clerk.faults import Fault, FaultKind
+from connector.fake_clerk.store import SortedView
+
+
+def select(
+    view: SortedView, *, start: int, limit: int, descending: bool, fault: Fault | None
+) -> list[Any]:
+    """`limit` rows from listing position `start`, bent by a paging fault when one applies."""
+    if fault is not None:
+        if fault.kind is FaultKind.IGNORE_PAGING:
+            start = 0
+        elif fault.kind is FaultKind.STALE_PAGES:
+            # The page that ends where the requested one begins: every row already served.
+            start = max(0, start - limit)
+        elif fault.kind is FaultKind.SHORT_PAGES:
+            limit = min(limit, fault.size)
+    return view.page(start, limit, descending=descending)

@@ -1,0 +1,236 @@
+"""The endpoints the connector reads, one handler each, and the table that matches paths to them.
+
+Handlers get the dataset (its lock held by the caller) and the parsed request, and return the JSON
+value to send or raise an `ApiError`. Lists default to newest first (`-created_at`) as the spec
+states for users, organizations, roles and role sets; it states no default for memberships and
+permissions, where the fake uses the same. Ties sort by id, so every ordering is total.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+from urllib.parse import unquote
+
+from connector.fake_clerk import render
+from connector.fake_clerk.errors import invalid_param, not_found
+from connector.fake_clerk.faults import Fault
+from connector.fake_clerk.fragments import Encoded, FragmentCache, json_array, json_envelope
+from connector.fake_clerk.ordering import ORDERINGS
+from connector.fake_clerk.paging import select
+from connector.fake_clerk.params import Query
+from connector.fake_clerk.records import Membership, Organization, User
+from connector.fake_clerk.store import Collection, Dataset, SortedView
+
+DEFAULT_ORDER = "-created_at"
+
+
+@dataclass(frozen=True)
+class Request:
+    path_params: tuple[str, ...]
+    query: Query
+    fragments: FragmentCache
+    # Takes (and counts) the paging fault for this request, if any; only list handlers call it.
+    paging_fault: Callable[[], Fault | None]
+
+
+Handler = Callable[[Dataset, Request], Any]
+
+
+def _offset_list(
+    view_for: Callable[[str], SortedView], collection: Collection, request: Request
+) -> tuple[list[Any], int]:
+    """The rows of an offset-paginated list and its total_count."""
+    query = request.query
+    limit, offset = query.limit(), query.offset()
+    order = query.order(ORDERINGS[collection].keys(), DEFAULT_ORDER)
+    view = view_for(order.field)
+    rows = select(
+        view,
+        start=offset,
+        limit=limit,
+        descending=order.descending,
+        fault=request.paging_fault(),
+    )
+    return rows, len(view)
+
+
+# -- users -----------------------------------------------------------------------------------
+
+
+def list_users(dataset: Dataset, request: Request) -> Encoded:
+    """A bare array; `starting_after` is a keyset cursor over (created_at, id)."""
+    query = request.query
+    limit, offset = query.limit(), query.offset()
+    order = query.order(ORDERINGS["users"].keys(), DEFAULT_ORDER)
+    cursor = query.first("starting_after") or None
+    if cursor is None:
+        view = dataset.view("users", order.field)
+        start = offset
+    else:
+        if order.field != "created_at":
+            raise invalid_param(
+                "starting_after", "needs order_by created_at, +created_at or -created_at"
+            )
+        if offset != 0:
+            raise invalid_param("starting_after", "cannot be combined with a non-zero offset")
+        key = dataset.user_cursor_key(cursor)
+        if key is None:
+            raise invalid_param("starting_after", f"no user with id {cursor!r}")
+        view = dataset.view("users", "created_at")
+        start = view.start_after(key, descending=order.descending)
+    rows = select(
+        view, start=start, limit=limit, descending=order.descending, fault=request.paging_fault()
+    )
+    return Encoded(json_array(user_fragment(request.fragments, user) for user in rows))
+
+
+def user_fragment(cache: FragmentCache, user: User) -> bytes:
+    return cache.get(user.id, (user,), partial(render.user_json, user))
+
+
+def count_users(dataset: Dataset, _: Request) -> dict[str, Any]:
+    return {"object": "total_count", "total_count": len(dataset.users)}
+
+
+def get_user(dataset: Dataset, request: Request) -> dict[str, Any]:
+    user = dataset.user(request.path_params[0])
+    if user is None:
+        raise not_found("user")
+    return render.user_json(user)
+
+
+# -- organizations ---------------------------------------------------------------------------
+
+
+def _organization(dataset: Dataset, organization: Organization, request: Request) -> dict[str, Any]:
+    count = (
+        dataset.members_count(organization.id)
+        if request.query.flag("include_members_count")
+        else None
+    )
+    return render.organization_json(organization, count)
+
+
+def list_organizations(dataset: Dataset, request: Request) -> dict[str, Any]:
+    rows, total = _offset_list(
+        lambda field: dataset.view("organizations", field), "organizations", request
+    )
+    return {"data": [_organization(dataset, org, request) for org in rows], "total_count": total}
+
+
+def get_organization(dataset: Dataset, request: Request) -> dict[str, Any]:
+    organization = dataset.organization(request.path_params[0])
+    if organization is None:
+        raise not_found("organization")
+    return _organization(dataset, organization, request)
+
+
+# -- memberships -----------------------------------------------------------------------------
+
+
+def membership_fragment(dataset: Dataset, cache: FragmentCache, membership: Membership) -> bytes:
+    # The encoded row embeds the organization, the member's public data and the role's name and
+    # permissions: it stays valid while all four records are unchanged.
+    sources = (
+        membership,
+        dataset.organizations[membership.organization_id],
+        dataset.users[membership.user_id],
+        dataset.roles.get(membership.role),
+    )
+    return cache.get(membership.id, sources, partial(render.membership_json, membership, dataset))
+
+
+def _memberships_json(
+    dataset: Dataset, request: Request, rows: Sequence[Membership]
+) -> list[bytes]:
+    return [membership_fragment(dataset, request.fragments, m) for m in rows]
+
+
+def list_organization_memberships(dataset: Dataset, request: Request) -> Encoded:
+    organization = dataset.organization(request.path_params[0])
+    if organization is None:
+        raise not_found("organization")
+    rows, total = _offset_list(
+        lambda field: dataset.organization_view(organization.id, field), "memberships", request
+    )
+    return Encoded(json_envelope(_memberships_json(dataset, request, rows), total))
+
+
+def list_instance_memberships(dataset: Dataset, request: Request) -> Encoded:
+    rows, total = _offset_list(
+        lambda field: dataset.view("memberships", field), "memberships", request
+    )
+    return Encoded(json_envelope(_memberships_json(dataset, request, rows), total))
+
+
+# -- roles, permissions, role sets, settings ---------------------------------------------------
+
+
+def list_roles(dataset: Dataset, request: Request) -> dict[str, Any]:
+    rows, total = _offset_list(lambda field: dataset.view("roles", field), "roles", request)
+    return {"data": [render.role_json(role, dataset) for role in rows], "total_count": total}
+
+
+def list_permissions(dataset: Dataset, request: Request) -> dict[str, Any]:
+    rows, total = _offset_list(
+        lambda field: dataset.view("permissions", field), "permissions", request
+    )
+    return {"data": [render.permission_json(p) for p in rows], "total_count": total}
+
+
+def list_role_sets(dataset: Dataset, request: Request) -> dict[str, Any]:
+    rows, total = _offset_list(lambda field: dataset.view("role_sets", field), "role_sets", request)
+    return {"data": [render.role_set_json(rs, dataset) for rs in rows], "total_count": total}
+
+
+def organization_settings(dataset: Dataset, _: Request) -> dict[str, Any]:
+    return render.settings_json(dataset.settings)
+
+
+# -- routing ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str  # relative to /v1, with {id} for a path parameter
+    handler: Handler
+
+    @property
+    def name(self) -> str:
+        """How stats and fault filters name the route, e.g. `GET /users/{id}`."""
+        return f"{self.method} {self.template}"
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return re.compile("^" + re.escape(self.template).replace(r"\{id\}", "([^/]+)") + "$")
+
+
+# Order matters: /users/count must win over /users/{id}.
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/users", list_users),
+    Route("GET", "/users/count", count_users),
+    Route("GET", "/users/{id}", get_user),
+    Route("GET", "/organizations", list_organizations),
+    Route("GET", "/organizations/{id}", get_organization),
+    Route("GET", "/organizations/{id}/memberships", list_organization_memberships),
+    Route("GET", "/organization_memberships", list_instance_memberships),
+    Route("GET", "/organization_roles", list_roles),
+    Route("GET", "/organization_permissions", list_permissions),
+    Route("GET", "/role_sets", list_role_sets),
+    Route("GET", "/instance/organization_settings", organization_settings),
+)
+_COMPILED = tuple((route, route.pattern) for route in ROUTES)
+
+
+def match(path: str) -> tuple[Route, tuple[str, ...]] | None:
+    """The route for an API path (relative to /v1) and its decoded path parameters."""
+    for route, pattern in _COMPILED:
+        found = pattern.match(path)
+        if found is not None:
+            return route, tuple(unquote(group) for group in found.groups())
+    return None

@@ -1,0 +1,388 @@
+"""`Dataset`: one fake Clerk instance, its indexes, sorted views and mutation helpers.
+
+The server reads and tests mutate the same object from different threads, so every public method
+takes `lock` (re-entrant: hold it yourself to make several calls one consistent step). Sorted
+views are built on first use and dropped by any mutation, so a page costs a list slice, not a sort.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+import string
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Any, Literal
+
+from connector.fake_clerk.ordering import ORDERINGS
+from connector.fake_clerk.records import (
+    Membership,
+    Organization,
+    OrganizationSettings,
+    Permission,
+    Role,
+    RoleSet,
+    User,
+)
+
+Collection = Literal["users", "organizations", "memberships", "roles", "permissions", "role_sets"]
+
+_ID_ALPHABET = string.ascii_letters + string.digits
+
+
+@dataclass(frozen=True, slots=True)
+class SortedView:
+    """Rows of one collection in ascending order of one field (descending is the reverse)."""
+
+    rows: Sequence[Any]
+    # (created_at, id) of each row, for cursor look-ups; filled only for created_at views.
+    keys: Sequence[tuple[int, str]] = ()
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def start_after(self, key: tuple[int, str], *, descending: bool) -> int:
+        """Listing position of the first row that follows the (created_at, id) `key`.
+
+        The key need not belong to a current row: a deleted row's key still marks a place.
+        """
+        if descending:
+            return len(self.rows) - bisect.bisect_left(self.keys, key)
+        return bisect.bisect_right(self.keys, key)
+
+    def page(self, start: int, limit: int, *, descending: bool) -> list[Any]:
+        """`limit` rows from listing position `start`; the listing is reversed when descending."""
+        if not descending:
+            return list(self.rows[start : start + limit])
+        end = len(self.rows) - start  # position p of the listing is rows[len - 1 - p]
+        return list(self.rows[max(0, end - limit) : max(0, end)])[::-1]
+
+
+class Dataset:
+    """A Clerk instance: users, organizations, memberships, roles, permissions, role sets."""
+
+    def __init__(
+        self,
+        *,
+        users: Iterable[User] = (),
+        organizations: Iterable[Organization] = (),
+        memberships: Iterable[Membership] = (),
+        permissions: Iterable[Permission] = (),
+        roles: Iterable[Role] = (),
+        role_sets: Iterable[RoleSet] = (),
+        settings: OrganizationSettings | None = None,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.settings = settings if settings is not None else OrganizationSettings()
+        self._users: dict[str, User] = {}
+        self._organizations: dict[str, Organization] = {}
+        self._org_by_slug: dict[str, str] = {}
+        self._memberships: dict[str, Membership] = {}
+        # organization id -> user id -> membership id: keeps (org, user) unique, counts members.
+        self._members: dict[str, dict[str, str]] = {}
+        self._permissions: dict[str, Permission] = {}  # by key
+        self._roles: dict[str, Role] = {}  # by key
+        self._role_sets: dict[str, RoleSet] = {}  # by key
+        # Cursor keys of deleted users, so `starting_after=<deleted user>` still resumes.
+        self._tombstones: dict[str, tuple[int, str]] = {}
+        self._views: dict[tuple[str, str], SortedView] = {}
+        self._org_views: dict[str, dict[str, SortedView]] = {}
+        self._latest = 0
+        self._ids = random.Random(0x5EED)
+        for permission in permissions:
+            self._put_unique(self._permissions, permission.key, permission, "permission key")
+        for role in roles:
+            self._check_permissions(role)
+            self._put_unique(self._roles, role.key, role, "role key")
+        for role_set in role_sets:
+            self._put_unique(self._role_sets, role_set.key, role_set, "role set key")
+        for user in users:
+            self._add_user(user)
+        for organization in organizations:
+            self._add_organization(organization)
+        for membership in memberships:
+            self._add_membership(membership)
+        stamps = [p.created_at for p in self._permissions.values()]
+        stamps += [r.created_at for r in self._roles.values()]
+        self._latest = max([self._latest, *stamps])
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset(users={len(self._users)}, organizations={len(self._organizations)}, "
+            f"memberships={len(self._memberships)}, roles={len(self._roles)}, "
+            f"permissions={len(self._permissions)}, role_sets={len(self._role_sets)})"
+        )
+
+    # -- read access ---------------------------------------------------------------------------
+
+    @property
+    def users(self) -> Mapping[str, User]:
+        """Users by id (a read-only live view: copy it before iterating while others mutate)."""
+        return MappingProxyType(self._users)
+
+    @property
+    def organizations(self) -> Mapping[str, Organization]:
+        return MappingProxyType(self._organizations)
+
+    @property
+    def memberships(self) -> Mapping[str, Membership]:
+        return MappingProxyType(self._memberships)
+
+    @property
+    def permissions(self) -> Mapping[str, Permission]:
+        """Permissions by key."""
+        return MappingProxyType(self._permissions)
+
+    @property
+    def roles(self) -> Mapping[str, Role]:
+        """Roles by key (keys are what memberships and role sets refer to)."""
+        return MappingProxyType(self._roles)
+
+    @property
+    def role_sets(self) -> Mapping[str, RoleSet]:
+        """Role sets by key."""
+        return MappingProxyType(self._role_sets)
+
+    def user(self, user_id: str) -> User | None:
+        return self._users.get(user_id)
+
+    def organization(self, id_or_slug: str) -> Organization | None:
+        """The organization with this id or, failing that, this slug (as Clerk looks it up)."""
+        with self.lock:
+            found = self._organizations.get(id_or_slug)
+            if found is None and id_or_slug in self._org_by_slug:
+                found = self._organizations[self._org_by_slug[id_or_slug]]
+            return found
+
+    def membership(self, organization_id: str, user_id: str) -> Membership | None:
+        with self.lock:
+            membership_id = self._members.get(organization_id, {}).get(user_id)
+            return None if membership_id is None else self._memberships[membership_id]
+
+    def members_count(self, organization_id: str) -> int:
+        return len(self._members.get(organization_id, ()))
+
+    def role_set_of(self, organization: Organization) -> RoleSet | None:
+        """The organization's role set: its own key, or the instance's initial set when None."""
+        key = organization.role_set_key or self.settings.initial_role_set_key
+        return None if key is None else self._role_sets.get(key)
+
+    def user_cursor_key(self, user_id: str) -> tuple[int, str] | None:
+        """(created_at, id) of a current or deleted user, for `starting_after`; None if unknown."""
+        with self.lock:
+            user = self._users.get(user_id)
+            if user is not None:
+                return (user.created_at, user.id)
+            return self._tombstones.get(user_id)
+
+    def view(self, collection: Collection, order_field: str = "created_at") -> SortedView:
+        """Every row of `collection` in ascending `order_field` order (KeyError: unknown field)."""
+        with self.lock:
+            cached = self._views.get((collection, order_field))
+            if cached is None:
+                cached = self._build_view(self._rows(collection), collection, order_field)
+                self._views[(collection, order_field)] = cached
+            return cached
+
+    def organization_view(
+        self, organization_id: str, order_field: str = "created_at"
+    ) -> SortedView:
+        """The memberships of one organization, in ascending `order_field` order."""
+        with self.lock:
+            by_org = self._org_views.get(order_field)
+            if by_org is None:
+                grouped: dict[str, list[Membership]] = {}
+                for membership in self.view("memberships", order_field).rows:
+                    grouped.setdefault(membership.organization_id, []).append(membership)
+                by_org = {
+                    org_id: self._view_of(rows, order_field) for org_id, rows in grouped.items()
+                }
+                self._org_views[order_field] = by_org
+            return by_org.get(organization_id, SortedView(rows=()))
+
+    # -- mutation helpers (for churn tests) ------------------------------------------------------
+
+    def next_created_at(self) -> int:
+        """A timestamp one second after the newest row: what a row created "now" would get."""
+        with self.lock:
+            return self._latest + 1000
+
+    def new_id(self, prefix: str) -> str:
+        """A fresh id such as `user_…`, unused in this dataset."""
+        with self.lock:
+            while True:
+                candidate = f"{prefix}_{''.join(self._ids.choices(_ID_ALPHABET, k=27))}"
+                if not any(
+                    candidate in table
+                    for table in (
+                        self._users,
+                        self._organizations,
+                        self._memberships,
+                        self._tombstones,
+                    )
+                ):
+                    return candidate
+
+    def add_user(self, user: User) -> User:
+        with self.lock:
+            self._add_user(user)
+            self._changed()
+            return user
+
+    def replace_user(self, user: User) -> User:
+        """Swap in a changed copy of an existing user (same id); returns the old one."""
+        with self.lock:
+            old = self._users[user.id]
+            self._users[user.id] = user
+            self._latest = max(self._latest, user.created_at)
+            self._changed()
+            return old
+
+    def remove_user(self, user_id: str) -> User:
+        """Delete a user and, as Clerk does, every membership of that user."""
+        with self.lock:
+            user = self._users.pop(user_id)
+            self._tombstones[user_id] = (user.created_at, user.id)
+            for membership in [m for m in self._memberships.values() if m.user_id == user_id]:
+                self._drop_membership(membership)
+            self._changed()
+            return user
+
+    def add_organization(self, organization: Organization) -> Organization:
+        with self.lock:
+            self._add_organization(organization)
+            self._changed()
+            return organization
+
+    def replace_organization(self, organization: Organization) -> Organization:
+        """Swap in a changed copy of an existing organization (same id); returns the old one."""
+        with self.lock:
+            old = self._organizations[organization.id]
+            del self._org_by_slug[old.slug]
+            self._check_slug(organization)
+            self._organizations[organization.id] = organization
+            self._org_by_slug[organization.slug] = organization.id
+            self._changed()
+            return old
+
+    def remove_organization(self, organization_id: str) -> Organization:
+        """Delete an organization and every membership in it."""
+        with self.lock:
+            organization = self._organizations.pop(organization_id)
+            del self._org_by_slug[organization.slug]
+            for membership_id in list(self._members.pop(organization_id, {}).values()):
+                del self._memberships[membership_id]
+            self._changed()
+            return organization
+
+    def add_membership(self, membership: Membership) -> Membership:
+        with self.lock:
+            self._add_membership(membership)
+            self._changed()
+            return membership
+
+    def create_membership(
+        self, organization_id: str, user_id: str, role: str, *, created_at: int | None = None
+    ) -> Membership:
+        """Add a membership with a fresh id, created "now" unless `created_at` is given."""
+        with self.lock:
+            membership = Membership(
+                id=self.new_id("orgmem"),
+                organization_id=organization_id,
+                user_id=user_id,
+                role=role,
+                created_at=self.next_created_at() if created_at is None else created_at,
+            )
+            return self.add_membership(membership)
+
+    def change_role(
+        self, membership_id: str, role: str, *, updated_at: int | None = None
+    ) -> Membership:
+        """Give a membership another role key (any key, even one no role has)."""
+        with self.lock:
+            old = self._memberships[membership_id]
+            stamp = self.next_created_at() if updated_at is None else updated_at
+            new = replace(old, role=role, updated_at=stamp)
+            self._memberships[membership_id] = new
+            self._changed()
+            return new
+
+    def remove_membership(self, membership_id: str) -> Membership:
+        with self.lock:
+            membership = self._memberships[membership_id]
+            self._drop_membership(membership)
+            self._changed()
+            return membership
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _rows(self, collection: Collection) -> Iterable[Any]:
+        sources: dict[str, Mapping[str, Any]] = {
+            "users": self._users,
+            "organizations": self._organizations,
+            "memberships": self._memberships,
+            "roles": self._roles,
+            "permissions": self._permissions,
+            "role_sets": self._role_sets,
+        }
+        return sources[collection].values()
+
+    def _build_view(self, rows: Iterable[Any], collection: str, order_field: str) -> SortedView:
+        key = ORDERINGS[collection][order_field]
+        ordered = sorted(rows, key=lambda row: key(self, row))
+        return self._view_of(ordered, order_field)
+
+    @staticmethod
+    def _view_of(rows: Sequence[Any], order_field: str) -> SortedView:
+        keys = [(row.created_at, row.id) for row in rows] if order_field == "created_at" else []
+        return SortedView(rows=rows, keys=keys)
+
+    def _changed(self) -> None:
+        self._views.clear()
+        self._org_views.clear()
+
+    @staticmethod
+    def _put_unique(target: dict[str, Any], key: str, value: Any, what: str) -> None:
+        if key in target:
+            raise ValueError(f"duplicate {what}: {key!r}")
+        target[key] = value
+
+    def _check_permissions(self, role: Role) -> None:
+        missing = [key for key in role.permissions if key not in self._permissions]
+        if missing:
+            raise ValueError(f"role {role.key!r} names unknown permissions {missing}")
+
+    def _check_slug(self, organization: Organization) -> None:
+        if organization.slug in self._org_by_slug:
+            raise ValueError(f"duplicate organization slug: {organization.slug!r}")
+
+    def _add_user(self, user: User) -> None:
+        self._put_unique(self._users, user.id, user, "user id")
+        self._tombstones.pop(user.id, None)
+        self._latest = max(self._latest, user.created_at)
+
+    def _add_organization(self, organization: Organization) -> None:
+        self._check_slug(organization)
+        self._put_unique(self._organizations, organization.id, organization, "organization id")
+        self._org_by_slug[organization.slug] = organization.id
+        self._latest = max(self._latest, organization.created_at)
+
+    def _add_membership(self, membership: Membership) -> None:
+        org_id, user_id = membership.organization_id, membership.user_id
+        if org_id not in self._organizations:
+            raise ValueError(f"membership {membership.id}: unknown organization {org_id!r}")
+        if user_id not in self._users:
+            raise ValueError(f"membership {membership.id}: unknown user {user_id!r}")
+        members = self._members.setdefault(org_id, {})
+        if user_id in members:
+            raise ValueError(f"user {user_id!r} is already a member of {org_id!r}")
+        self._put_unique(self._memberships, membership.id, membership, "membership id")
+        members[user_id] = membership.id
+        if membership.created_at > self._latest:
+            self._latest = membership.created_at
+
+    def _drop_membership(self, membership: Membership) -> None:
+        del self._memberships[membership.id]
+        del self._members[membership.organization_id][membership.user_id]

@@ -1,0 +1,121 @@
+"""End-to-end plumbing: the fake Clerk over real HTTP, the connector over a real gRPC channel.
+
+`expected_ids` derives the exact resource, entitlement and grant ids a correct sync must
+return straight from the fake's dataset, without any connector code, so the e2e tests compare
+the connector against an independent statement of the data model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import grpc
+
+from connector.clerk import ClerkClient, RequestBudget
+from connector.fake_clerk import Dataset, FakeClerk
+from connector.server.app import RunningServer, build_connector, serving
+from connector.settings import load_settings
+
+TEST_KEY = "sk_test_e2e_fake_key_0001"
+
+
+def quick_sleep(seconds: float) -> None:
+    """Retries and rate-limit waits, shortened so fault tests take milliseconds."""
+    time.sleep(min(seconds, 0.01))
+
+
+@dataclass
+class Connected:
+    fake: FakeClerk
+    server: RunningServer
+    channel: grpc.Channel
+    client: ClerkClient
+
+
+@contextmanager
+def connector_for(
+    fake: FakeClerk, *, key: str | None = None, max_retries: int = 2, **env: str
+) -> Iterator[Connected]:
+    settings = load_settings(CLERK_SECRET_KEY=key or fake.secret_key, CLERK_API_URL=fake.url, **env)
+    client = ClerkClient(
+        settings.clerk_api_url,
+        settings.secret_key(),
+        max_retries=max_retries,
+        timeout=2.0,
+        sleep=quick_sleep,
+        budget=RequestBudget(100_000, 1.0),
+    )
+    with (
+        client,
+        serving(build_connector(settings, client), "127.0.0.1:0") as server,
+        grpc.insecure_channel(server.address) as channel,
+    ):
+        yield Connected(fake, server, channel, client)
+
+
+@contextmanager
+def running(dataset: Dataset) -> Iterator[Connected]:
+    with FakeClerk(dataset, secret_key=TEST_KEY) as fake, connector_for(fake) as connected:
+        yield connected
+
+
+@dataclass(frozen=True)
+class ExpectedIds:
+    resources: set[str]
+    entitlements: set[str]
+    grants: set[str]
+    unresolved: dict[str, int]
+
+
+def expected_ids(data: Dataset, *, served: frozenset[str] | None = None) -> ExpectedIds:
+    served = served or frozenset(
+        {"user", "organization", "organization_role", "organization_permission"}
+    )
+    roles_by_key = {role.key: role for role in data.roles.values()}
+    sets = {role_set.key: role_set for role_set in data.role_sets.values()}
+    initial = data.settings.initial_role_set_key
+    resources: set[str] = set()
+    entitlements: set[str] = set()
+    grants: set[str] = set()
+    unresolved: dict[str, int] = {}
+
+    if "user" in served:
+        resources |= {f"user:{uid}" for uid in data.users}
+    if "organization_role" in served:
+        resources |= {f"organization_role:{role.id}" for role in data.roles.values()}
+    if "organization_permission" in served:
+        for perm in data.permissions.values():
+            resources.add(f"organization_permission:{perm.id}")
+            entitlement = f"organization_permission:{perm.id}:granted"
+            entitlements.add(entitlement)
+            if "organization_role" in served:
+                for role in data.roles.values():
+                    if perm.key in role.permissions:
+                        grants.add(f"{entitlement}:organization_role:{role.id}")
+    if "organization" in served:
+        for org in data.organizations.values():
+            resources.add(f"organization:{org.id}")
+            entitlements.add(f"organization:{org.id}:member")
+            set_key = org.role_set_key or initial
+            role_set = sets.get(set_key) if set_key else None
+            assignable = (
+                [roles_by_key[k] for k in role_set.roles if k in roles_by_key]
+                if role_set is not None
+                else list(data.roles.values())
+            )
+            entitlements |= {f"organization:{org.id}:{role.id}" for role in assignable}
+        for membership in data.memberships.values():
+            org_id, user_id = membership.organization_id, membership.user_id
+            role = roles_by_key.get(membership.role)
+            if role is not None:
+                entitlements.add(f"organization:{org_id}:{role.id}")
+            else:
+                unresolved[membership.role] = unresolved.get(membership.role, 0) + 1
+            if "user" in served:
+                grants.add(f"organization:{org_id}:member:user:{user_id}")
+                if role is not None:
+                    grants.add(f"organization:{org_id}:{role.id}:user:{user_id}")
+    return ExpectedIds(resources, entitlements, grants, unresolved)
