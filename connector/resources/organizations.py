@@ -17,7 +17,7 @@ import structlog
 
 from connector import ids
 from connector.catalog import RoleCatalog
-from connector.clerk import ClerkClient, Organization, Role
+from connector.clerk import ClerkClient, ClerkPagingError, Organization, Role
 from connector.protocol import (
     entitlement,
     grant,
@@ -73,6 +73,13 @@ class OrganizationBuilder(ResourceBuilder):
         position = read_position(token, _KIND, int, 0)
         page = ctx.client.organizations_page(limit=size, offset=position.cursor)
         next_offset = position.cursor + len(page.data)
+        if len(page.data) < size and next_offset < page.total_count:
+            # A short page that Clerk's own total says is not the end: stopping here would
+            # present a partial list as complete.
+            raise ClerkPagingError(
+                _ROUTE,
+                detail=f"a short page at offset {position.cursor} of {page.total_count} rows",
+            )
         result = advance(
             route=_ROUTE,
             kind=_KIND,

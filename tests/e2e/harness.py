@@ -22,9 +22,19 @@ from connector.settings import load_settings
 TEST_KEY = "sk_test_e2e_fake_key_0001"
 
 
-def quick_sleep(seconds: float) -> None:
-    """Retries and rate-limit waits, shortened so fault tests take milliseconds."""
-    time.sleep(min(seconds, 0.01))
+class VirtualTime:
+    """The client's clock for tests: waits advance it at once (with a token real pause), so
+    retries, backoff and Retry-After pauses cost milliseconds instead of seconds."""
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self._offset
+
+    def sleep(self, seconds: float) -> None:
+        self._offset += max(seconds, 0.0)
+        time.sleep(0.001)
 
 
 @dataclass
@@ -37,16 +47,28 @@ class Connected:
 
 @contextmanager
 def connector_for(
-    fake: FakeClerk, *, key: str | None = None, max_retries: int = 2, **env: str
+    fake: FakeClerk,
+    *,
+    key: str | None = None,
+    max_retries: int = 2,
+    timeout: float = 2.0,
+    real_time: bool = False,
+    **env: str,
 ) -> Iterator[Connected]:
     settings = load_settings(CLERK_SECRET_KEY=key or fake.secret_key, CLERK_API_URL=fake.url, **env)
+    # Virtual time unless a test needs waits to really pass (the fake's rate limit is real).
+    clock, sleep = (time.monotonic, time.sleep)
+    if not real_time:
+        virtual = VirtualTime()
+        clock, sleep = virtual.monotonic, virtual.sleep
     client = ClerkClient(
         settings.clerk_api_url,
         settings.secret_key(),
         max_retries=max_retries,
-        timeout=2.0,
-        sleep=quick_sleep,
-        budget=RequestBudget(100_000, 1.0),
+        timeout=timeout,
+        sleep=sleep,
+        clock=clock,
+        budget=RequestBudget(100_000, 1.0, clock=clock, sleep=sleep),
     )
     with (
         client,

@@ -1,0 +1,279 @@
+"""Every failure reaches the platform as the gRPC status its syncer acts on, never as a
+partial list answered OK. Real HTTP faults from the fake Clerk, real gRPC channel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+import pytest
+from grpc_status import rpc_status
+
+from connector.fake_clerk import FakeClerk, MalformedBody, RateLimit, awkward
+from connector.fake_clerk import samples as s
+from connector.page_tokens import encode
+from connector.protocol import (
+    connector,
+    connector_grpc,
+    entitlement,
+    entitlement_grpc,
+    grant,
+    grant_grpc,
+    ratelimit,
+    resource,
+    resource_grpc,
+)
+from connector.syncer import SyncFailed, run_sync
+from tests.e2e.harness import TEST_KEY, Connected, connector_for, expected_ids
+
+OTHER_KEY = "sk_test_not_the_right_key_42"
+
+
+def no_wait(_seconds: float) -> None:
+    """The syncer's own retry pauses (the platform's backoff), skipped in tests."""
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeClerk]:
+    with FakeClerk(awkward(), secret_key=TEST_KEY) as running:
+        yield running
+
+
+@pytest.fixture
+def conn(fake: FakeClerk) -> Iterator[Connected]:
+    with connector_for(fake) as connected:
+        yield connected
+
+
+def rpc_error(call: object, *args: object) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as caught:
+        call(*args)  # type: ignore[operator]
+    return caught.value
+
+
+def list_users(
+    c: Connected, token: str = "", size: int = 0
+) -> resource.ResourcesServiceListResourcesResponse:
+    stub = resource_grpc.ResourcesServiceStub(c.channel)
+    return stub.ListResources(
+        resource.ResourcesServiceListResourcesRequest(
+            resource_type_id="user", page_token=token, page_size=size
+        )
+    )
+
+
+def org_resource(org_id: str = s.ORG_ACME) -> resource.Resource:
+    return resource.Resource(
+        id=resource.ResourceId(resource_type="organization", resource=org_id), display_name="x"
+    )
+
+
+def test_rejected_key_is_unauthenticated(fake: FakeClerk) -> None:
+    with connector_for(fake, key=OTHER_KEY) as c:
+        stub = connector_grpc.ConnectorServiceStub(c.channel)
+        err = rpc_error(stub.Validate, connector.ConnectorServiceValidateRequest())
+    assert err.code() is grpc.StatusCode.UNAUTHENTICATED
+    assert "secret key was rejected" in (err.details() or "")
+    assert OTHER_KEY not in (err.details() or "")
+
+
+def test_403_on_organizations_is_permission_denied(fake: FakeClerk) -> None:
+    with connector_for(fake, key=OTHER_KEY) as c:
+        stub = resource_grpc.ResourcesServiceStub(c.channel)
+        err = rpc_error(
+            stub.ListResources,
+            resource.ResourcesServiceListResourcesRequest(resource_type_id="organization"),
+        )
+    assert err.code() is grpc.StatusCode.PERMISSION_DENIED
+    assert "rejected" in (err.details() or "")
+
+
+def test_key_revoked_mid_sync_fails_the_sync(conn: Connected) -> None:
+    conn.fake.faults.revoke_key(route="GET /organizations/{id}/memberships")
+    with pytest.raises(SyncFailed, match="UNAUTHENTICATED"):
+        run_sync(conn.channel)
+
+
+def test_persistent_429_is_unavailable_with_rate_limit_details(conn: Connected) -> None:
+    conn.fake.rate_limit = RateLimit(requests=1, per_seconds=3600.0)
+    list_users(conn)  # spends the only request
+    err = rpc_error(list_users, conn)
+    assert err.code() is grpc.StatusCode.UNAVAILABLE
+    status = rpc_status.from_call(err)  # type: ignore[arg-type]
+    assert status is not None
+    (detail,) = status.details
+    description = ratelimit.RateLimitDescription()
+    assert detail.Unpack(description)
+    assert description.status == ratelimit.RateLimitDescription.STATUS_OVERLIMIT
+    assert description.HasField("reset_at")
+
+
+def test_transient_429_is_absorbed(fake: FakeClerk) -> None:
+    fake.rate_limit = RateLimit(requests=10, per_seconds=1.0)
+    with connector_for(fake, real_time=True, max_retries=5) as c:
+        result = run_sync(c.channel, sleep=no_wait)
+    assert fake.stats.snapshot().rate_limited > 0
+    assert {g.id for g in result.grants} == expected_ids(fake.dataset).grants
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_persistent_5xx_is_unavailable(conn: Connected, status: int) -> None:
+    conn.fake.faults.server_error(status, path="/users")
+    err = rpc_error(list_users, conn)
+    assert err.code() is grpc.StatusCode.UNAVAILABLE
+    assert str(status) in (err.details() or "")
+
+
+def test_transient_faults_are_retried_to_an_exact_result(conn: Connected) -> None:
+    conn.fake.faults.server_error(503, times=2)
+    conn.fake.faults.drop_connection(times=1, route="GET /organizations/{id}/memberships")
+    conn.fake.faults.drop_connection(mid_body=True, times=1, path="/users")
+    result = run_sync(conn.channel, sleep=no_wait)
+    expected = expected_ids(conn.fake.dataset)
+    assert {g.id for g in result.grants} == expected.grants
+    assert {e.id for e in result.entitlements} == expected.entitlements
+
+
+def test_dropped_connections_after_retries_are_unavailable(conn: Connected) -> None:
+    conn.fake.faults.drop_connection(path="/users")
+    assert rpc_error(list_users, conn).code() is grpc.StatusCode.UNAVAILABLE
+
+
+def test_timeouts_after_retries_are_unavailable(fake: FakeClerk) -> None:
+    fake.faults.slow(1.0, path="/users")
+    with connector_for(fake, timeout=0.2, max_retries=1) as c:
+        assert rpc_error(list_users, c).code() is grpc.StatusCode.UNAVAILABLE
+
+
+@pytest.mark.parametrize("body", list(MalformedBody))
+def test_unusable_body_is_internal(conn: Connected, body: MalformedBody) -> None:
+    conn.fake.faults.malformed_body(body, path="/users")
+    err = rpc_error(list_users, conn)
+    assert err.code() is grpc.StatusCode.INTERNAL
+    assert "Clerk" in (err.details() or "")
+
+
+def test_failure_on_one_organization_never_yields_a_partial_sync(conn: Connected) -> None:
+    conn.fake.faults.server_error(500, route="GET /organizations/{id}/memberships")
+    with pytest.raises(SyncFailed, match="UNAVAILABLE"):
+        run_sync(conn.channel, sleep=no_wait)
+
+
+@pytest.mark.parametrize("fault", ["ignore_paging", "stale_pages"])
+def test_hostile_user_paging_fails_instead_of_looping(conn: Connected, fault: str) -> None:
+    getattr(conn.fake.faults, fault)(path="/users")
+    first = list_users(conn, size=2)
+    assert first.next_page_token
+    err = rpc_error(list_users, conn, first.next_page_token, 2)
+    assert err.code() is grpc.StatusCode.INTERNAL
+    assert "already served" in (err.details() or "")
+
+
+def test_short_organization_page_is_not_presented_as_the_end(conn: Connected) -> None:
+    conn.fake.faults.short_pages(1, path="/organizations")
+    stub = resource_grpc.ResourcesServiceStub(conn.channel)
+    err = rpc_error(
+        stub.ListResources,
+        resource.ResourcesServiceListResourcesRequest(resource_type_id="organization"),
+    )
+    assert err.code() is grpc.StatusCode.INTERNAL
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["garbage", "eyJ2IjoxfQ", encode("organizations", {"n": 1, "t": 0, "ids": [], "c": 5})],
+)
+def test_bad_page_token_is_invalid_argument(conn: Connected, token: str) -> None:
+    assert rpc_error(list_users, conn, token).code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_bad_tokens_on_entitlements_and_grants(conn: Connected) -> None:
+    ents = entitlement_grpc.EntitlementsServiceStub(conn.channel)
+    grants = grant_grpc.GrantsServiceStub(conn.channel)
+    err = rpc_error(
+        ents.ListEntitlements,
+        entitlement.EntitlementsServiceListEntitlementsRequest(
+            resource=org_resource(), page_token="x"
+        ),
+    )
+    assert err.code() is grpc.StatusCode.INVALID_ARGUMENT
+    err = rpc_error(
+        grants.ListGrants,
+        grant.GrantsServiceListGrantsRequest(resource=org_resource(), page_token="%%"),
+    )
+    assert err.code() is grpc.StatusCode.INVALID_ARGUMENT
+    # A token minted for another organization's grants is not accepted either.
+    page = grants.ListGrants(
+        grant.GrantsServiceListGrantsRequest(resource=org_resource(s.ORG_ACME), page_size=1)
+    )
+    assert page.next_page_token
+    err = rpc_error(
+        grants.ListGrants,
+        grant.GrantsServiceListGrantsRequest(
+            resource=org_resource(s.ORG_RESTRICTED), page_token=page.next_page_token
+        ),
+    )
+    assert err.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_unknown_type_and_missing_fields(conn: Connected) -> None:
+    stub = resource_grpc.ResourcesServiceStub(conn.channel)
+    err = rpc_error(
+        stub.ListResources, resource.ResourcesServiceListResourcesRequest(resource_type_id="group")
+    )
+    assert err.code() is grpc.StatusCode.NOT_FOUND
+    ents = entitlement_grpc.EntitlementsServiceStub(conn.channel)
+    err = rpc_error(ents.ListEntitlements, entitlement.EntitlementsServiceListEntitlementsRequest())
+    assert err.code() is grpc.StatusCode.INVALID_ARGUMENT
+    err = rpc_error(
+        ents.ListStaticEntitlements,
+        entitlement.EntitlementsServiceListStaticEntitlementsRequest(resource_type_id="nope"),
+    )
+    assert err.code() is grpc.StatusCode.NOT_FOUND
+
+
+def test_get_resource(conn: Connected) -> None:
+    stub = resource_grpc.ResourceGetterServiceStub(conn.channel)
+
+    def get(type_id: str, object_id: str) -> resource.ResourceGetterServiceGetResourceResponse:
+        return stub.GetResource(
+            resource.ResourceGetterServiceGetResourceRequest(
+                resource_id=resource.ResourceId(resource_type=type_id, resource=object_id)
+            )
+        )
+
+    assert get("user", s.USER_ZOE).resource.display_name == "Zoë Ångström"
+    assert get("organization", s.ORG_ACME).resource.id.resource == s.ORG_ACME
+    assert get("organization_role", s.ROLE_ADMIN).resource.id.resource == s.ROLE_ADMIN
+    for type_id, missing in [
+        ("user", "user_missing"),
+        ("organization", "org_missing"),
+        ("organization_role", "role_missing"),
+        ("organization_permission", "perm_missing"),
+    ]:
+        assert rpc_error(get, type_id, missing).code() is grpc.StatusCode.NOT_FOUND
+
+
+def test_provisioning_is_refused_clearly(conn: Connected) -> None:
+    stub = grant_grpc.GrantManagerServiceStub(conn.channel)
+    err = rpc_error(stub.Grant, grant.GrantManagerServiceGrantRequest())
+    assert err.code() is grpc.StatusCode.FAILED_PRECONDITION
+    err = rpc_error(stub.Revoke, grant.GrantManagerServiceRevokeRequest())
+    assert err.code() is grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_metadata_lists_served_types_sorted_with_sync(conn: Connected) -> None:
+    stub = connector_grpc.ConnectorServiceStub(conn.channel)
+    meta = stub.GetMetadata(connector.ConnectorServiceGetMetadataRequest()).metadata
+    caps = meta.capabilities.resource_type_capabilities
+    assert [c.resource_type.id for c in caps] == sorted(
+        ["user", "organization", "organization_role", "organization_permission"]
+    )
+    assert all(list(c.capabilities) == [connector.CAPABILITY_SYNC] for c in caps)
+    assert list(meta.capabilities.connector_capabilities) == [connector.CAPABILITY_SYNC]
+    assert meta.display_name == "Clerk"
+
+
+def test_validate_reports_sdk_version(conn: Connected) -> None:
+    stub = connector_grpc.ConnectorServiceStub(conn.channel)
+    assert stub.Validate(connector.ConnectorServiceValidateRequest()).sdk_version == "0.25.0"
