@@ -34,6 +34,8 @@ from connector.fake_clerk.store import Dataset
 BASE_PATH = "/v1"
 TRACE_HEADER = "X-Clerk-Trace-Id"
 JSON_TYPE = "application/json"
+# Routes whose spec documents 403 `authorization_invalid`, and no 401, for a bad key.
+FORBIDDEN_ON_BAD_KEY = frozenset({"GET /organizations", "GET /organizations/{id}"})
 HTML_ERROR_PAGE = (
     b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
     b"<body><h1>502 Bad Gateway</h1><p>The upstream server is unavailable.</p></body></html>"
@@ -133,7 +135,7 @@ class ClerkApp:
                 raise errors.server_error(transport.status)
             if transport is not None and _drops_at_once(transport):
                 return Reply(status=0, body=b"", drop=True)
-            reply = self._authorized(method, headers, path, parts.query, route_name, found)
+            reply = self._dispatch(method, headers, path, parts.query, route_name, found)
         except ApiError as error:
             reply = self._error(error, trace_id)
 
@@ -153,7 +155,7 @@ class ClerkApp:
         if slow is not None:
             time.sleep(slow.seconds)
 
-    def _authorized(
+    def _dispatch(
         self,
         method: str,
         headers: Mapping[str, str],
@@ -162,9 +164,10 @@ class ClerkApp:
         route_name: str,
         found: tuple[Route, tuple[str, ...]] | None,
     ) -> Reply:
+        """Check the key, then run the route's handler under the dataset lock."""
         revoked = self.faults.take({FaultKind.REVOKED_KEY}, path, route_name)
         if revoked is not None or not self._key_ok(headers.get("Authorization")):
-            if route_name == "GET /organizations":
+            if route_name in FORBIDDEN_ON_BAD_KEY:
                 raise errors.unauthorized()
             raise errors.unauthenticated()
         if found is None:

@@ -44,7 +44,7 @@ def unauthenticated() -> ApiError:
 
 
 def unauthorized() -> ApiError:
-    # GET /organizations documents 403 rather than 401 for a bad key.
+    # GET /organizations(/{id}) documents 403 rather than 401 for a bad key.
     return ApiError(
         403,
         "authorization_invalid",

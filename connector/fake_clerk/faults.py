@@ -176,7 +176,7 @@ class Faults:
     def revoke_key(
         self, *, times: int | None = None, path: str | None = None, route: str | None = None
     ) -> Fault:
-        """Reject the client's key as if it had been revoked (401; 403 on GET /organizations)."""
+        """Reject the client's key as if it had been revoked (401; 403 on /organizations(/{id}))."""
         return self.add(Fault(FaultKind.REVOKED_KEY, path=path, route=route, times=times))
 
     def ignore_paging(

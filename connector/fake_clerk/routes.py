@@ -1,9 +1,10 @@
 """The endpoints the connector reads, one handler each, and the table that matches paths to them.
 
 Handlers get the dataset (its lock held by the caller) and the parsed request, and return the JSON
-value to send or raise an `ApiError`. Lists default to newest first (`-created_at`) as the spec
-states for users, organizations, roles and role sets; it states no default for memberships and
-permissions, where the fake uses the same. Ties sort by id, so every ordering is total.
+value to send (or an already `Encoded` one) or raise an `ApiError`. Lists default to newest first
+(`-created_at`) as the spec states for users, organizations, roles and role sets; it states no
+default for memberships and permissions, where the fake uses the same. Ties sort by id, so every
+ordering is total.
 """
 
 from __future__ import annotations

@@ -160,7 +160,7 @@ class FakeClerk:
 
     @secret_key.setter
     def secret_key(self, key: str) -> None:
-        """Rotate the key: requests with the old one are answered 401 (403 on /organizations)."""
+        """Rotate the key: the old one is answered 401 (403 on GET /organizations(/{id}))."""
         self._app.secret_key = key
 
     @property

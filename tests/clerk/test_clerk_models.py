@@ -1,16 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from clerk_testkit import (
-    email_json,
-    membership_json,
-    organization_json,
-    page_json,
-    permission_json,
-    role_json,
-    role_set_item_json,
-    user_json,
-)
 from pydantic import ValidationError
 
 from connector.clerk import (
@@ -21,6 +11,16 @@ from connector.clerk import (
     Role,
     RoleSet,
     User,
+)
+from tests.clerk.clerk_testkit import (
+    email_json,
+    membership_json,
+    organization_json,
+    page_json,
+    permission_json,
+    role_json,
+    role_set_item_json,
+    user_json,
 )
 
 

@@ -7,7 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
-from clerk_testkit import (
+
+from connector.clerk import ClerkPagingError, OffsetPage, iter_offset_pages, iter_user_pages
+from tests.clerk.clerk_testkit import (
     Handler,
     Recorder,
     json_response,
@@ -19,8 +21,6 @@ from clerk_testkit import (
     role_json,
     user_json,
 )
-
-from connector.clerk import ClerkPagingError, OffsetPage, iter_offset_pages, iter_user_pages
 
 
 @dataclass(frozen=True)
@@ -266,7 +266,9 @@ def test_list_users_follows_the_cursor_over_http() -> None:
     def respond(request: httpx.Request) -> httpx.Response:
         after = request.url.params.get("starting_after")
         start = 0 if after is None else [u["id"] for u in users].index(after) + 1
-        return json_response(users[start : start + int(request.url.params["limit"])])
+        limit = int(request.url.params["limit"])
+        page: httpx.Response = json_response(users[start : start + limit])
+        return page
 
     recorder = Recorder(respond)
     with make_client(recorder, page_size=2) as client:

@@ -5,10 +5,10 @@ import threading
 import time
 
 import pytest
-from clerk_testkit import FakeClock
 from pydantic import SecretStr
 
 from connector.clerk import RequestBudget, instance_kind
+from tests.clerk.clerk_testkit import FakeClock
 
 
 def assert_never_over_budget(sends: list[float], requests: int, per_seconds: float) -> None:

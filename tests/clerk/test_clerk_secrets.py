@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from clerk_testkit import CANARY_KEY, FakeClock, json_response, make_client
 from structlog.testing import capture_logs
 
 from connector.clerk import ClerkClient, ClerkError
+from tests.clerk.clerk_testkit import CANARY_KEY, FakeClock, json_response, make_client
 
 
 def _echo_auth_header(status: int) -> Callable[[httpx.Request], httpx.Response]:

@@ -8,19 +8,6 @@ import threading
 
 import httpx
 import pytest
-from clerk_testkit import (
-    API_URL,
-    CANARY_KEY,
-    FakeClock,
-    Recorder,
-    clerk_errors,
-    json_response,
-    make_client,
-    organization_json,
-    page_json,
-    sequence,
-    user_json,
-)
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
@@ -36,6 +23,19 @@ from connector.clerk import (
     ClerkUnavailableError,
 )
 from connector.clerk import transport as transport_module
+from tests.clerk.clerk_testkit import (
+    API_URL,
+    CANARY_KEY,
+    FakeClock,
+    Recorder,
+    clerk_errors,
+    json_response,
+    make_client,
+    organization_json,
+    page_json,
+    sequence,
+    user_json,
+)
 
 USERS_OK = json_response([user_json("user_1")])
 

@@ -8,7 +8,7 @@ the connector against an independent statement of the data model.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -53,11 +53,14 @@ def connector_for(
     max_retries: int = 2,
     timeout: float = 2.0,
     real_time: bool = False,
-    **env: str,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Connected]:
-    settings = load_settings(CLERK_SECRET_KEY=key or fake.secret_key, CLERK_API_URL=fake.url, **env)
+    settings = load_settings(
+        CLERK_SECRET_KEY=key or fake.secret_key, CLERK_API_URL=fake.url, **(env or {})
+    )
     # Virtual time unless a test needs waits to really pass (the fake's rate limit is real).
-    clock, sleep = (time.monotonic, time.sleep)
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
     if not real_time:
         virtual = VirtualTime()
         clock, sleep = virtual.monotonic, virtual.sleep
@@ -131,13 +134,13 @@ def expected_ids(data: Dataset, *, served: frozenset[str] | None = None) -> Expe
             entitlements |= {f"organization:{org.id}:{role.id}" for role in assignable}
         for membership in data.memberships.values():
             org_id, user_id = membership.organization_id, membership.user_id
-            role = roles_by_key.get(membership.role)
-            if role is not None:
-                entitlements.add(f"organization:{org_id}:{role.id}")
+            held = roles_by_key.get(membership.role)
+            if held is not None:
+                entitlements.add(f"organization:{org_id}:{held.id}")
             else:
                 unresolved[membership.role] = unresolved.get(membership.role, 0) + 1
             if "user" in served:
                 grants.add(f"organization:{org_id}:member:user:{user_id}")
-                if role is not None:
-                    grants.add(f"organization:{org_id}:{role.id}:user:{user_id}")
+                if held is not None:
+                    grants.add(f"organization:{org_id}:{held.id}:user:{user_id}")
     return ExpectedIds(resources, entitlements, grants, unresolved)

@@ -6,11 +6,11 @@ from collections import Counter
 
 import pytest
 
-from connector.fake_clerk import awkward, demo, generate
+from connector.fake_clerk import FakeClerk, awkward, demo, generate
 from connector.fake_clerk import samples as s
 from connector.protocol import grant_annotations, resource, traits, unpack_all
 from connector.syncer import SyncResult, run_sync
-from tests.e2e.harness import expected_ids, running
+from tests.e2e.harness import TEST_KEY, connector_for, expected_ids, running
 
 
 def ids_of(result: SyncResult) -> tuple[list[str], list[str], list[str]]:
@@ -191,12 +191,9 @@ def test_switched_off_type_is_not_served_and_never_named(off: str) -> None:
         "organization_role": "CONNECTOR_SYNC_ORGANIZATION_ROLES",
         "organization_permission": "CONNECTOR_SYNC_ORGANIZATION_PERMISSIONS",
     }[off]
-    from connector.fake_clerk import FakeClerk
-    from tests.e2e.harness import TEST_KEY, connector_for
-
     with (
         FakeClerk(data, secret_key=TEST_KEY) as fake,
-        connector_for(fake, **{variable: "false"}) as c,
+        connector_for(fake, env={variable: "false"}) as c,
     ):
         result = run_sync(c.channel)
     served = frozenset(
