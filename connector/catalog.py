@@ -11,7 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from connector.clerk import ClerkClient, Permission, Role, RoleSet
+import structlog
+
+from connector.clerk import ClerkClient, ClerkNotFoundError, Permission, Role, RoleSet
+
+log = structlog.get_logger(__name__)
 
 _Item = TypeVar("_Item", Role, Permission, RoleSet)
 
@@ -65,12 +69,18 @@ class RoleCatalog:
 def load_catalog(client: ClerkClient, *, with_permissions: bool = True) -> RoleCatalog:
     roles = _unique(client.list_roles())
     permissions = _unique(client.list_permissions()) if with_permissions else ()
-    settings = client.organization_settings()
+    try:
+        role_sets = _unique(client.list_role_sets())
+        initial_key = client.organization_settings().initial_role_set_key
+    except ClerkNotFoundError:
+        # Instances from before role sets: every role is assignable in every organization.
+        log.warning("role_sets_unavailable", effect="every role counts as assignable everywhere")
+        role_sets, initial_key = (), None
     return RoleCatalog(
         roles=roles,
         permissions=permissions,
-        role_sets=_unique(client.list_role_sets()),
-        initial_role_set_key=settings.initial_role_set_key,
+        role_sets=role_sets,
+        initial_role_set_key=initial_key,
     )
 
 

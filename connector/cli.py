@@ -114,9 +114,10 @@ def _validate(args: argparse.Namespace) -> int:
         except ClerkError as exc:
             print(f"invalid: {redact(str(exc))}", file=sys.stderr)
             return EXIT_FAILED
+    users = "" if summary.user_count is None else f" ({summary.user_count} users)"
     print(
         f"ok: the key is accepted by the {summary.instance_kind} instance at "
-        f"{settings.clerk_api_url} ({summary.user_count} users)"
+        f"{settings.clerk_api_url}{users}"
     )
     return EXIT_OK
 

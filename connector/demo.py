@@ -47,6 +47,10 @@ def run_demo(output: Path) -> int:
 def render_summary(result: SyncResult) -> str:
     """Who holds which role in which organization, from the grants a sync received."""
     names = {(r.id.resource_type, r.id.resource): r.display_name for r in result.resources}
+    for res in result.resources:
+        if res.status.details:  # banned, locked, deprovisioned: reviewers want to see it
+            key = (res.id.resource_type, res.id.resource)
+            names[key] = f"{names[key]} [{res.status.details}]"
     roles: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     unresolved: dict[tuple[str, str], str] = {}
     for item in result.grants:

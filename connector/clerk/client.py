@@ -13,7 +13,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
-from connector.clerk.errors import ClerkResponseError
+from connector.clerk.errors import ClerkNotFoundError, ClerkResponseError
 from connector.clerk.models import (
     OffsetPage,
     Organization,
@@ -59,7 +59,7 @@ class ValidationSummary:
     """What a credential check learned about the instance."""
 
     instance_kind: InstanceKind
-    user_count: int
+    user_count: int | None  # None when the instance does not answer /users/count
 
 
 def _segment(value: str) -> str:
@@ -196,10 +196,18 @@ class ClerkClient:
             "/instance/organization_settings",
         )
 
-    def validate(self) -> ValidationSummary:
-        """A cheap credential check: one user read, then the user count."""
+    def check_key(self) -> None:
+        """The cheapest credential check: one request reading one user."""
         self.users_page(limit=1, starting_after=None)
-        return ValidationSummary(instance_kind=self.instance_kind, user_count=self.count_users())
+
+    def validate(self) -> ValidationSummary:
+        """The credential check, plus the user count for a human-readable summary."""
+        self.check_key()
+        try:
+            count: int | None = self.count_users()
+        except ClerkNotFoundError:
+            count = None  # the count is a courtesy; the key is already proven good
+        return ValidationSummary(instance_kind=self.instance_kind, user_count=count)
 
     # -- full listings -------------------------------------------------------------------------
 

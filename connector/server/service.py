@@ -131,8 +131,8 @@ class ConnectorServicer(connector_grpc.ConnectorServiceServicer):
         self, request: connector.ConnectorServiceValidateRequest, context: grpc.ServicerContext
     ) -> connector.ConnectorServiceValidateResponse:
         def work() -> connector.ConnectorServiceValidateResponse:
-            summary = self.app.client.validate()
-            log.info("validated", instance=summary.instance_kind, users=summary.user_count)
+            self.app.client.check_key()
+            log.info("validated", instance=self.app.client.instance_kind)
             return connector.ConnectorServiceValidateResponse(sdk_version=SDK_VERSION)
 
         return _call("Validate", context, work)
