@@ -75,8 +75,10 @@ class Connector:
             help_url=HELP_URL,
             capabilities=connector.ConnectorCapabilities(
                 resource_type_capabilities=[
+                    # opt_in_required: the platform's administrator chooses which of the
+                    # types to sync, as the operator already chose which to serve.
                     connector.ResourceTypeCapability(
-                        resource_type=rt, capabilities=[sync], opt_in_required=False
+                        resource_type=rt, capabilities=[sync], opt_in_required=True
                     )
                     for rt in self.resource_types.values()
                 ],

@@ -270,6 +270,7 @@ def test_metadata_lists_served_types_sorted_with_sync(conn: Connected) -> None:
         ["user", "organization", "organization_role", "organization_permission"]
     )
     assert all(list(c.capabilities) == [connector.CAPABILITY_SYNC] for c in caps)
+    assert all(c.opt_in_required for c in caps)
     assert list(meta.capabilities.connector_capabilities) == [connector.CAPABILITY_SYNC]
     assert meta.display_name == "Clerk"
 

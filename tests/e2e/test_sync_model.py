@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from structlog.testing import capture_logs
 
 from connector.fake_clerk import FakeClerk, awkward, demo, generate
 from connector.fake_clerk import samples as s
@@ -75,8 +76,13 @@ def test_every_grant_has_its_entitlement_and_principal() -> None:
 
 def test_legacy_and_unresolvable_role_keys() -> None:
     data = awkward()
-    with running(data) as c:
+    with running(data) as c, capture_logs() as logs:
         result = run_sync(c.channel)
+    warnings = [e for e in logs if e["event"] == "unresolved_role_key"]
+    assert [(w["organization_id"], w["role_key"], w["members"]) for w in warnings] == [
+        (s.ORG_ACME, "org:ghost", 1)
+    ]
+    assert all(w["log_level"] == "warning" for w in warnings)
     grants = {g.id for g in result.grants}
     ghost = data.memberships[s.MEMBERSHIP_GHOST]
     legacy = data.memberships[s.MEMBERSHIP_LEGACY_ADMIN]
