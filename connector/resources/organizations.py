@@ -236,44 +236,37 @@ def role_entitlement(
     )
 
 
-# A grant before it becomes protobuf: (grant id, entitlement slug, member).
-_Edge = tuple[str, str, Member]
+# A grant before it becomes protobuf: (grant id, the role it grants or None for `member`, member).
+_Edge = tuple[str, Role | None, Member]
 
 
 def _grant_edges(org_id: str, access: OrganizationAccess) -> Iterator[_Edge]:
+    member_entitlement_id = ids.entitlement_id(ids.ORGANIZATION, org_id, ids.MEMBER_SLUG)
     for member in access.members:
-        for slug in (ids.MEMBER_SLUG, *_role_slug(access, member)):
-            entitlement_id = ids.entitlement_id(ids.ORGANIZATION, org_id, slug)
-            yield ids.grant_id(entitlement_id, ids.USER, member.user_id), slug, member
-
-
-def _role_slug(access: OrganizationAccess, member: Member) -> tuple[str, ...]:
-    role = access.resolved.get(member.role_key)
-    return (role.id,) if role is not None else ()
+        yield ids.grant_id(member_entitlement_id, ids.USER, member.user_id), None, member
+        role = access.resolved.get(member.role_key)
+        if role is not None:
+            role_entitlement_id = ids.entitlement_id(ids.ORGANIZATION, org_id, role.id)
+            yield ids.grant_id(role_entitlement_id, ids.USER, member.user_id), role, member
 
 
 def _build_grant(org: resource.Resource, edge: _Edge, access: OrganizationAccess) -> grant.Grant:
-    grant_id, slug, member = edge
-    role = access.resolved.get(member.role_key)
+    grant_id, role, member = edge
     built = grant.Grant(
         id=grant_id,
-        entitlement=entitlement.Entitlement(
-            resource=org,
-            id=ids.entitlement_id(ids.ORGANIZATION, org.id.resource, slug),
-            slug=slug,
-            purpose=ASSIGNMENT,
-            display_name=(role.name or role.key)
-            if role is not None and slug == role.id
-            else f"{org.display_name} member",
-        ),
+        # The same entitlement ListEntitlements emitted, minus grantable_to (it never varies).
+        entitlement=member_entitlement(org, [])
+        if role is None
+        else role_entitlement(org, role, []),
         principal=principal(ids.USER, member.user_id, member.user_label),
     )
-    if slug == ids.MEMBER_SLUG:
+    if role is None:
         # Reviewers see the raw role key on the membership, resolved or not.
+        resolved = access.resolved.get(member.role_key)
         metadata = {
             "membership_id": member.membership_id,
             "role_key": member.role_key,
-            "role_id": role.id if role is not None else None,
+            "role_id": resolved.id if resolved is not None else None,
         }
         built.annotations.append(pack(grant_annotations.GrantMetadata(metadata=struct(metadata))))
     return built

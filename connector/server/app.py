@@ -14,7 +14,6 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from connector import ids
 from connector.clerk import ClerkClient
 from connector.resources.base import ResourceBuilder
 from connector.resources.organizations import OrganizationBuilder
@@ -107,4 +106,4 @@ def serve_until_signalled(app: Connector, listen: str) -> None:
     log.info("stopped")
 
 
-__all__ = ["RunningServer", "build_connector", "ids", "serve_until_signalled", "start_server"]
+__all__ = ["RunningServer", "build_connector", "serve_until_signalled", "start_server"]

@@ -15,7 +15,7 @@ from typing import TypeVar
 import grpc
 import structlog
 
-from connector import ids, page_tokens
+from connector import page_tokens
 from connector.clerk import ClerkClient
 from connector.protocol import (
     SDK_VERSION,
@@ -320,4 +320,4 @@ def add_servicers(server: grpc.Server, app: Connector) -> list[str]:
     ]
 
 
-__all__ = ["Connector", "add_servicers", "ids"]
+__all__ = ["Connector", "add_servicers"]
