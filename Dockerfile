@@ -25,6 +25,6 @@ USER 10001:10001
 EXPOSE 50051
 # CLERK_SECRET_KEY (or CLERK_SECRET_KEY_FILE) comes from the environment at run time.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-    CMD ["clerk-connector", "health", "--address", "127.0.0.1:50051"]
+    CMD ["clerk-connector", "health"]
 ENTRYPOINT ["clerk-connector"]
 CMD ["serve"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -14,7 +15,14 @@ import grpc
 from connector import __version__
 from connector.clerk import ClerkClient, ClerkError
 from connector.logs import configure_logging, redact
-from connector.settings import LogFormat, LogLevel, Settings, SettingsError, load_settings
+from connector.settings import (
+    DEFAULT_LISTEN,
+    LogFormat,
+    LogLevel,
+    Settings,
+    SettingsError,
+    load_settings,
+)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -69,7 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     fake.set_defaults(run=_fake_clerk)
 
     check = commands.add_parser("health", help="ask a running server's gRPC health service")
-    check.add_argument("--address", default="127.0.0.1:50051", metavar="HOST:PORT")
+    check.add_argument(
+        "--address", metavar="HOST:PORT", help="default: the port of CONNECTOR_LISTEN on loopback"
+    )
     check.add_argument("--timeout", type=float, default=3.0)
     check.set_defaults(run=_health)
 
@@ -195,8 +205,9 @@ def _fake_clerk(args: argparse.Namespace) -> int:
 def _health(args: argparse.Namespace) -> int:
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+    address = args.address or _local_address(os.environ.get("CONNECTOR_LISTEN", DEFAULT_LISTEN))
     try:
-        with grpc.insecure_channel(args.address) as channel:
+        with grpc.insecure_channel(address) as channel:
             reply = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service=""), timeout=args.timeout
             )
@@ -206,6 +217,12 @@ def _health(args: argparse.Namespace) -> int:
     status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
     print(status.lower())
     return EXIT_OK if reply.status == health_pb2.HealthCheckResponse.SERVING else EXIT_FAILED
+
+
+def _local_address(listen: str) -> str:
+    """Where a process on the same host reaches a server listening on `listen`."""
+    host, _, port = listen.rpartition(":")
+    return f"127.0.0.1:{port}" if host in ("0.0.0.0", "[::]", "") else listen
 
 
 def _demo(args: argparse.Namespace) -> int:

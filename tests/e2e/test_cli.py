@@ -120,6 +120,9 @@ def test_serve_health_reflection_sync_and_sigterm(fake: FakeClerk, tmp_path: Pat
             time.sleep(0.2)
         assert health is not None, "server never became healthy"
         assert health.stdout.strip() == "serving"
+        # The container's HEALTHCHECK runs `health` bare: it finds the port from CONNECTOR_LISTEN.
+        bare = run(["health"], {**env_for(None), "CONNECTOR_LISTEN": f"0.0.0.0:{port}"})
+        assert bare.returncode == 0, bare.stderr
 
         with grpc.insecure_channel(address) as channel:
             status = health_pb2_grpc.HealthStub(channel).Check(
