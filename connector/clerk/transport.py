@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 
+import backoff
 import httpx
 import structlog
 from pydantic import SecretStr
@@ -42,6 +43,16 @@ MAX_RETRY_AFTER = 60.0
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
+
+def _ceilings(count: int = 16) -> tuple[float, ...]:
+    """The capped exponential schedule (0.5, 1, 2, 4, 8, 8, ... s) from backoff.expo."""
+    schedule = backoff.expo(base=2, factor=BACKOFF_BASE, max_value=BACKOFF_CAP)
+    next(schedule)  # the generator's priming step yields nothing
+    return tuple(float(next(schedule)) for _ in range(count))
+
+
+_CEILINGS = _ceilings()
 
 _log = structlog.get_logger("connector.clerk")
 # Visible ASCII only: anything else would be rejected by the HTTP stack with an error that
@@ -243,7 +254,7 @@ class ClerkHttp:
 
     def _backoff(self, attempt: int) -> float:
         """Capped exponential backoff with jitter: between half and all of the capped delay."""
-        ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** (attempt - 1))
+        ceiling = _CEILINGS[min(attempt, len(_CEILINGS)) - 1]
         return ceiling / 2 + self._jitter() * ceiling / 2
 
     def _log(
