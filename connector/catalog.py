@@ -71,7 +71,9 @@ def load_catalog(client: ClerkClient, *, with_permissions: bool = True) -> RoleC
     permissions = _unique(client.list_permissions()) if with_permissions else ()
     try:
         role_sets = _unique(client.list_role_sets())
-        initial_key = client.organization_settings().initial_role_set_key
+        initial_key = client.organization_settings().initial_role_set_key or next(
+            (role_set.key for role_set in role_sets if role_set.type == "initial"), None
+        )
     except ClerkNotFoundError:
         # Instances from before role sets: every role is assignable in every organization.
         log.warning("role_sets_unavailable", effect="every role counts as assignable everywhere")

@@ -232,7 +232,7 @@ class Role(ClerkModel):
 class RoleSetRole(ClerkModel):
     """A role as listed in a role set (`RoleSetItem`): no permissions, join to Role by key."""
 
-    id: str
+    id: str | None = None  # the join is by key, so an item without an id is still usable
     key: str
     name: str | None = None
     description: str | None = None

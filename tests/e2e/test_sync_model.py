@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
 import pytest
@@ -212,3 +213,12 @@ def test_switched_off_type_is_not_served_and_never_named(off: str) -> None:
     assert set(entitlements) == expected.entitlements
     assert set(grants) == expected.grants
     assert not any(g.principal.id.resource_type == off for g in result.grants)
+
+
+def test_initial_role_set_found_by_type_when_settings_do_not_name_it() -> None:
+    data = awkward()
+    expected = expected_ids(data)  # computed while the settings still name the initial set
+    data.settings = dataclasses.replace(data.settings, initial_role_set_key=None)
+    with running(data) as c:
+        result = run_sync(c.channel)
+    assert {e.id for e in result.entitlements} == expected.entitlements
