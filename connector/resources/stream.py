@@ -4,6 +4,8 @@ Users page by cursor (`starting_after`), organizations by offset in ascending cr
 Either way the token remembers the newest `created_at` served and the ids served at exactly that
 instant (the "edge"), so a page that repeats rows (a buggy server, a shifted offset) is
 de-duplicated, and a full page with nothing new stops the sync with an error instead of looping.
+We ask for ascending order; a server that ignores `order_by` and answers newest first is
+detected from the page itself, and the edge then guards the other direction.
 """
 
 from __future__ import annotations
@@ -25,11 +27,11 @@ MAX_PAGES = 100_000
 class Edge:
     created_at: int
     ids: frozenset[str]
+    direction: int = 1  # +1: oldest first (as requested), -1: the server sends newest first
 
     def has_served(self, created_at: int, object_id: str) -> bool:
-        return created_at < self.created_at or (
-            created_at == self.created_at and object_id in self.ids
-        )
+        behind = (created_at - self.created_at) * self.direction < 0
+        return behind or (created_at == self.created_at and object_id in self.ids)
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,12 @@ def read_position(token: str, kind: str, cursor_type: type, first_cursor: Any) -
     edge_ids = page_tokens.field(position, "ids", list)
     if not all(isinstance(item, str) for item in edge_ids):
         raise page_tokens.InvalidPageToken("page token field 'ids' is invalid")
+    direction = page_tokens.field(position, "d", int)
+    if direction not in (1, -1):
+        raise page_tokens.InvalidPageToken("page token field 'd' is invalid")
     cursor = page_tokens.field(position, "c", cursor_type, minimum=0)
-    return StreamPosition(pages=pages, edge=Edge(edge_at, frozenset(edge_ids)), cursor=cursor)
+    edge = Edge(edge_at, frozenset(edge_ids), direction)
+    return StreamPosition(pages=pages, edge=edge, cursor=cursor)
 
 
 def advance(
@@ -87,11 +93,26 @@ def advance(
         raise ClerkPagingError(route, detail="a full page held only rows already served")
     if exhausted or not raw:
         return StreamPage(fresh, "")
-    newest = max([created_at(item) for item in fresh], default=edge.created_at if edge else 0)
-    ids = {object_id(item) for item in fresh if created_at(item) == newest}
-    if edge is not None and edge.created_at == newest:
+    direction = edge.direction if edge is not None else _direction([created_at(i) for i in raw])
+    # A page with nothing fresh was already refused above unless it was short (and so the last).
+    stamps = [created_at(item) for item in fresh]
+    farthest = (max if direction > 0 else min)(stamps)
+    ids = {object_id(item) for item in fresh if created_at(item) == farthest}
+    if edge is not None and edge.created_at == farthest:
         ids |= edge.ids
     token = page_tokens.encode(
-        kind, {"n": position.pages + 1, "t": newest, "ids": sorted(ids), "c": next_cursor}
+        kind,
+        {
+            "n": position.pages + 1,
+            "t": farthest,
+            "ids": sorted(ids),
+            "d": direction,
+            "c": next_cursor,
+        },
     )
     return StreamPage(fresh, token)
+
+
+def _direction(stamps: Sequence[int]) -> int:
+    """+1 unless the page is visibly newest first (the server ignored our order_by)."""
+    return -1 if len(stamps) > 1 and stamps[0] > stamps[-1] else 1

@@ -126,3 +126,16 @@ def test_keyset_rejects_foreign_token() -> None:
     page = keyset_page(["a", "b"], lambda item: item, 1, "", "k")
     with pytest.raises(InvalidPageToken):
         keyset_page(["a", "b"], lambda item: item, 1, page.next_token, "other")
+
+
+def test_a_server_that_ignores_order_by_is_followed_newest_first() -> None:
+    rows = [Row(f"r{i:02}", 100 - i // 2) for i in range(12)]  # newest first, with ties
+    token, served = "", []
+    for start in range(0, 12, 3):
+        fresh, token = step(rows[start : start + 3], token)
+        served += [r.id for r in fresh]
+    assert served == [r.id for r in rows]
+    # ...and a repeated page is still recognised in that direction.
+    _, token = step(rows[:3], "")
+    with pytest.raises(ClerkPagingError):
+        step(rows[:3], token)
