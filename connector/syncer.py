@@ -136,80 +136,76 @@ def run_sync(
         "Validate", stubs.connector.Validate, connector.ConnectorServiceValidateRequest()
     )
     result.sdk_version = validated.sdk_version
+
+    def listing(
+        name: str, method: Callable[[Any], Any], request: type, **fields: Any
+    ) -> Iterator[Any]:
+        """Every item of one paged List call; each request carries the sync's paging fields."""
+
+        def fetch(token: str) -> Any:
+            return method(
+                request(page_size=page_size, page_token=token, active_sync_id=sid, **fields)
+            )
+
+        for page in caller.pages(name, fetch):
+            yield from page.list
+
     try:
-        for page in caller.pages(
-            "ListResourceTypes",
-            lambda token: stubs.types.ListResourceTypes(
-                resource.ResourceTypesServiceListResourceTypesRequest(
-                    page_size=page_size, page_token=token, active_sync_id=sid
-                )
-            ),
-        ):
-            result.resource_types.extend(page.list)
+        result.resource_types.extend(
+            listing(
+                "ListResourceTypes",
+                stubs.types.ListResourceTypes,
+                resource.ResourceTypesServiceListResourceTypesRequest,
+            )
+        )
         types = {rt.id: rt for rt in result.resource_types}
 
         def list_resources(type_id: str, parent: resource.ResourceId | None) -> None:
-            for page in caller.pages(
+            for res in listing(
                 f"ListResources({type_id})",
-                lambda token: stubs.resources.ListResources(
-                    resource.ResourcesServiceListResourcesRequest(
-                        resource_type_id=type_id,
-                        parent_resource_id=parent,
-                        page_size=page_size,
-                        page_token=token,
-                        active_sync_id=sid,
-                    )
-                ),
+                stubs.resources.ListResources,
+                resource.ResourcesServiceListResourcesRequest,
+                resource_type_id=type_id,
+                parent_resource_id=parent,
             ):
-                for res in page.list:
-                    result.resources.append(res)
-                    for child in unpack_all(res.annotations, resource_tree.ChildResourceType):
-                        list_resources(child.resource_type_id, res.id)
+                result.resources.append(res)
+                for child in unpack_all(res.annotations, resource_tree.ChildResourceType):
+                    list_resources(child.resource_type_id, res.id)
 
         for type_id in types:
             list_resources(type_id, None)
 
         for type_id in types:
-            for page in caller.pages(
-                f"ListStaticEntitlements({type_id})",
-                lambda token, t=type_id: stubs.entitlements.ListStaticEntitlements(  # type: ignore[misc]
-                    entitlement.EntitlementsServiceListStaticEntitlementsRequest(
-                        resource_type_id=t,
-                        page_size=page_size,
-                        page_token=token,
-                        active_sync_id=sid,
-                    )
-                ),
-            ):
-                result.entitlements.extend(page.list)
+            result.entitlements.extend(
+                listing(
+                    f"ListStaticEntitlements({type_id})",
+                    stubs.entitlements.ListStaticEntitlements,
+                    entitlement.EntitlementsServiceListStaticEntitlementsRequest,
+                    resource_type_id=type_id,
+                )
+            )
 
         for res in list(result.resources):
-            if _skips(types.get(res.id.resource_type), res, resource_tree.SkipEntitlements):
-                continue
-            name = f"ListEntitlements({res.id.resource_type}:{res.id.resource})"
-            for page in caller.pages(
-                name,
-                lambda token, r=res: stubs.entitlements.ListEntitlements(  # type: ignore[misc]
-                    entitlement.EntitlementsServiceListEntitlementsRequest(
-                        resource=r, page_size=page_size, page_token=token, active_sync_id=sid
+            if not _skips(types.get(res.id.resource_type), res, resource_tree.SkipEntitlements):
+                result.entitlements.extend(
+                    listing(
+                        f"ListEntitlements({res.id.resource_type}:{res.id.resource})",
+                        stubs.entitlements.ListEntitlements,
+                        entitlement.EntitlementsServiceListEntitlementsRequest,
+                        resource=res,
                     )
-                ),
-            ):
-                result.entitlements.extend(page.list)
+                )
 
         for res in list(result.resources):
-            if _skips(types.get(res.id.resource_type), res, resource_tree.SkipGrants):
-                continue
-            name = f"ListGrants({res.id.resource_type}:{res.id.resource})"
-            for page in caller.pages(
-                name,
-                lambda token, r=res: stubs.grants.ListGrants(  # type: ignore[misc]
-                    grant.GrantsServiceListGrantsRequest(
-                        resource=r, page_size=page_size, page_token=token, active_sync_id=sid
+            if not _skips(types.get(res.id.resource_type), res, resource_tree.SkipGrants):
+                result.grants.extend(
+                    listing(
+                        f"ListGrants({res.id.resource_type}:{res.id.resource})",
+                        stubs.grants.ListGrants,
+                        grant.GrantsServiceListGrantsRequest,
+                        resource=res,
                     )
-                ),
-            ):
-                result.grants.extend(page.list)
+                )
     finally:
         try:
             caller.call(
