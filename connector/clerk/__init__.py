@@ -31,7 +31,7 @@ from connector.clerk.models import (
     User,
     Verification,
 )
-from connector.clerk.paging import iter_offset_pages, iter_user_pages
+from connector.clerk.paging import iter_offset_pages
 from connector.clerk.ratelimit import InstanceKind, RequestBudget, instance_kind
 from connector.clerk.transport import API_VERSION, ClerkHttp, ClientStats
 
@@ -71,5 +71,4 @@ __all__ = [
     "Verification",
     "instance_kind",
     "iter_offset_pages",
-    "iter_user_pages",
 ]

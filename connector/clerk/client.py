@@ -30,7 +30,6 @@ from connector.clerk.paging import (
     HasId,
     OffsetPageFetcher,
     iter_offset_pages,
-    iter_user_pages,
 )
 from connector.clerk.ratelimit import InstanceKind, RequestBudget, instance_kind
 from connector.clerk.transport import ClerkHttp, ClientStats, ParamValue
@@ -210,13 +209,6 @@ class ClerkClient:
         return ValidationSummary(instance_kind=self.instance_kind, user_count=count)
 
     # -- full listings -------------------------------------------------------------------------
-
-    def list_users(self) -> Iterator[User]:
-        for page in iter_user_pages(self.users_page, self._page_size):
-            yield from page
-
-    def list_organizations(self) -> Iterator[Organization]:
-        yield from self._offset_list(self.organizations_page, "/organizations")
 
     def list_instance_memberships(self) -> Iterator[OrganizationMembership]:
         yield from self._offset_list(self.instance_memberships_page, "/organization_memberships")

@@ -1,8 +1,9 @@
 """Pagination loops that always end, even against a buggy or hostile server.
 
-Both loops yield pages of items never yielded before (de-duplicated by id), stop on the documented
-end-of-list signals, raise `ClerkPagingError` when a page does not move the loop forward, and stop
-at a hard cap on requests.
+`iter_offset_pages` yields pages of items never yielded before (de-duplicated by id), stops on the
+documented end-of-list signals, raises `ClerkPagingError` when a page does not move the loop
+forward, and stops at a hard cap on requests. (Users and organizations are not listed here: the
+gRPC layer pages them one Clerk request per gRPC page, see connector/resources/stream.py.)
 
 Offset lists (`limit`/`offset`, ascending `created_at`) have no cursor, so a row deleted during the
 listing shifts later rows one place left and the row that crosses the page boundary would be
@@ -15,7 +16,7 @@ are read at the end. This relies on the ascending `created_at` order the client 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Protocol, TypeVar
 
 from connector.clerk.errors import ClerkPagingError
@@ -32,13 +33,6 @@ class HasId(Protocol):
 
 
 ItemT = TypeVar("ItemT", bound=HasId)
-ItemT_co = TypeVar("ItemT_co", bound=HasId, covariant=True)
-
-
-class CursorPageFetcher(Protocol[ItemT_co]):
-    """Fetch the users after `starting_after` (from the start when None), oldest first."""
-
-    def __call__(self, *, limit: int, starting_after: str | None) -> Sequence[ItemT_co]: ...
 
 
 class OffsetPageFetcher(Protocol[ItemT]):
@@ -60,37 +54,6 @@ def _unseen(items: Iterable[ItemT], seen: set[str]) -> list[ItemT]:
             seen.add(item.id)
             fresh.append(item)
     return fresh
-
-
-def iter_user_pages(
-    fetch_page: CursorPageFetcher[ItemT],
-    page_size: int = MAX_PAGE_SIZE,
-    *,
-    max_pages: int = DEFAULT_MAX_PAGES,
-    route: str = "/users",
-) -> Iterator[list[ItemT]]:
-    """Walk a `starting_after` cursor list; yield each page's not-yet-seen items.
-
-    Ends on a short or empty page. Raises `ClerkPagingError` when a page holds only ids already
-    seen (the server ignored or rewound the cursor) or after `max_pages` requests.
-    """
-    _check_page_size(page_size)
-    seen: set[str] = set()
-    cursor: str | None = None
-    for _ in range(max_pages):
-        page = fetch_page(limit=page_size, starting_after=cursor)
-        if not page:
-            return
-        fresh = _unseen(page, seen)
-        if not fresh:
-            raise ClerkPagingError(
-                route, detail=f"a page after cursor {cursor!r} held only users already listed"
-            )
-        yield fresh
-        if len(page) < page_size:
-            return
-        cursor = page[-1].id
-    raise ClerkPagingError(route, detail=f"stopped after {max_pages} pages")
 
 
 def iter_offset_pages(

@@ -8,14 +8,13 @@ from typing import Any
 import httpx
 import pytest
 
-from connector.clerk import ClerkPagingError, OffsetPage, iter_offset_pages, iter_user_pages
+from connector.clerk import ClerkPagingError, OffsetPage, iter_offset_pages
 from tests.clerk.clerk_testkit import (
     Handler,
     Recorder,
     json_response,
     make_client,
     membership_json,
-    organization_json,
     page_json,
     permission_json,
     role_json,
@@ -37,88 +36,6 @@ def flat(pages: Sequence[Sequence[Row]]) -> list[str]:
 
 
 # -- cursor paging (GET /users) -------------------------------------------------------------------
-
-
-@dataclass
-class CursorServer:
-    """An honest cursor list; `calls` records each (limit, starting_after)."""
-
-    ids: list[str]
-    calls: list[tuple[int, str | None]] = field(default_factory=list)
-
-    def __call__(self, *, limit: int, starting_after: str | None) -> list[Row]:
-        self.calls.append((limit, starting_after))
-        start = 0 if starting_after is None else self.ids.index(starting_after) + 1
-        return rows(*self.ids[start : start + limit])
-
-
-def test_cursor_walks_to_a_short_page() -> None:
-    server = CursorServer([f"u{i}" for i in range(7)])
-    pages = list(iter_user_pages(server, page_size=3))
-    assert flat(pages) == [f"u{i}" for i in range(7)]
-    assert server.calls == [(3, None), (3, "u2"), (3, "u5")]
-
-
-def test_cursor_stops_on_an_empty_page() -> None:
-    server = CursorServer([f"u{i}" for i in range(6)])
-    assert flat(list(iter_user_pages(server, page_size=3))) == [f"u{i}" for i in range(6)]
-    assert server.calls[-1] == (3, "u5")
-    assert len(server.calls) == 3
-
-
-def test_cursor_on_an_empty_list_makes_one_request() -> None:
-    server = CursorServer([])
-    assert list(iter_user_pages(server, page_size=3)) == []
-    assert len(server.calls) == 1
-
-
-def test_cursor_ignored_by_server_raises() -> None:
-    calls: list[str | None] = []
-
-    def ignores_cursor(*, limit: int, starting_after: str | None) -> list[Row]:
-        calls.append(starting_after)
-        return rows("a", "b", "c")
-
-    pages = iter_user_pages(ignores_cursor, page_size=3)
-    assert flat([next(pages)]) == ["a", "b", "c"]
-    with pytest.raises(ClerkPagingError, match="only users already listed"):
-        next(pages)
-    assert calls == [None, "c"]
-
-
-def test_cursor_partial_overlap_is_deduplicated() -> None:
-    served = iter([rows("a", "b", "c"), rows("c", "d", "e"), rows("e", "f")])
-
-    def overlapping(*, limit: int, starting_after: str | None) -> list[Row]:
-        return next(served)
-
-    assert flat(list(iter_user_pages(overlapping, page_size=3))) == ["a", "b", "c", "d", "e", "f"]
-
-
-def test_cursor_duplicates_within_one_page_are_dropped() -> None:
-    def dup(*, limit: int, starting_after: str | None) -> list[Row]:
-        return rows("a", "a", "b") if starting_after is None else []
-
-    assert flat(list(iter_user_pages(dup, page_size=3))) == ["a", "b"]
-
-
-def test_cursor_hard_cap() -> None:
-    counter = iter(range(10**9))
-
-    def endless(*, limit: int, starting_after: str | None) -> list[Row]:
-        return [Row(f"u{next(counter)}") for _ in range(limit)]
-
-    pages = iter_user_pages(endless, page_size=2, max_pages=50)
-    with pytest.raises(ClerkPagingError, match="50 pages"):
-        for _ in pages:
-            pass
-    assert next(counter) == 100  # exactly 50 requests of 2 were made
-
-
-@pytest.mark.parametrize("page_size", [0, 501])
-def test_cursor_rejects_bad_page_size(page_size: int) -> None:
-    with pytest.raises(ValueError, match="page_size"):
-        list(iter_user_pages(CursorServer([]), page_size=page_size))
 
 
 # -- offset paging ---------------------------------------------------------------------------------
@@ -260,7 +177,7 @@ def test_offset_rejects_bad_page_size(page_size: int) -> None:
 # -- the client's full listings over HTTP -------------------------------------------------------
 
 
-def test_list_users_follows_the_cursor_over_http() -> None:
+def test_users_page_sends_the_cursor_and_ascending_order() -> None:
     users = [user_json(f"user_{i}", created_at=1000 + i) for i in range(5)]
 
     def respond(request: httpx.Request) -> httpx.Response:
@@ -271,14 +188,11 @@ def test_list_users_follows_the_cursor_over_http() -> None:
         return page
 
     recorder = Recorder(respond)
-    with make_client(recorder, page_size=2) as client:
-        listed = [u.id for u in client.list_users()]
-    assert listed == [f"user_{i}" for i in range(5)]
-    assert [r.url.params.get("starting_after") for r in recorder.requests] == [
-        None,
-        "user_1",
-        "user_3",
-    ]
+    with make_client(recorder) as client:
+        first = client.users_page(limit=2, starting_after=None)
+        second = client.users_page(limit=2, starting_after=first[-1].id)
+    assert [u.id for u in first + second] == [f"user_{i}" for i in range(4)]
+    assert [r.url.params.get("starting_after") for r in recorder.requests] == [None, "user_1"]
     assert {r.url.params["order_by"] for r in recorder.requests} == {"+created_at"}
 
 
@@ -305,10 +219,7 @@ def test_list_organization_memberships_pages_one_organization() -> None:
     assert [int(r.url.params["offset"]) for r in recorder.requests] == [0, 1, 2, 3]
 
 
-def test_list_organizations_and_instance_memberships() -> None:
-    orgs = [organization_json(f"org_{i}", members_count=i) for i in range(3)]
-    with make_client(Recorder(_offset_handler(orgs))) as client:
-        assert [o.members_count for o in client.list_organizations()] == [0, 1, 2]
+def test_list_instance_memberships() -> None:
     mems = [membership_json(f"mem_{i}") for i in range(3)]
     recorder = Recorder(_offset_handler(mems))
     with make_client(recorder) as client:
@@ -336,13 +247,13 @@ def test_list_roles_permissions_role_sets() -> None:
 def test_paging_error_from_the_client_names_the_route() -> None:
     def ignores_offset(request: httpx.Request) -> httpx.Response:
         return json_response(
-            page_json([organization_json(f"org_{i}") for i in range(2)], total_count=99)
+            page_json([membership_json(f"mem_{i}") for i in range(2)], total_count=99)
         )
 
     with (
         make_client(Recorder(ignores_offset), page_size=2) as client,
         pytest.raises(ClerkPagingError) as caught,
     ):
-        list(client.list_organizations())
-    assert caught.value.route == "/organizations"
-    assert "GET /organizations" in str(caught.value)
+        list(client.list_instance_memberships())
+    assert caught.value.route == "/organization_memberships"
+    assert "GET /organization_memberships" in str(caught.value)

@@ -65,7 +65,7 @@ SCENARIOS: dict[str, Callable[[httpx.Request], httpx.Response]] = {
 
 OPERATIONS: dict[str, Callable[[ClerkClient], object]] = {
     "users_page": lambda c: c.users_page(limit=10, starting_after=None),
-    "list_users": lambda c: list(c.list_users()),
+    "list_roles": lambda c: c.list_roles(),
     "validate": lambda c: c.validate(),
 }
 
