@@ -13,8 +13,14 @@ from pathlib import Path
 import grpc
 
 from connector import __version__
-from connector.clerk import ClerkClient, ClerkError
+from connector.clerk import ClerkError
 from connector.logs import configure_logging, redact
+from connector.server.app import (
+    build_connector,
+    clerk_client,
+    in_process_server,
+    serve_until_signalled,
+)
 from connector.settings import (
     DEFAULT_LISTEN,
     LogFormat,
@@ -97,28 +103,17 @@ def _settings(**overrides: object) -> Settings:
     return settings
 
 
-def _client(settings: Settings) -> ClerkClient:
-    return ClerkClient(
-        settings.clerk_api_url,
-        settings.secret_key(),
-        rate_limit_share=settings.rate_limit_share,
-        timeout=settings.clerk_timeout_seconds,
-    )
-
-
 def _serve(args: argparse.Namespace) -> int:
-    from connector.server.app import build_connector, serve_until_signalled
-
     overrides = {"CONNECTOR_LISTEN": args.listen} if args.listen else {}
     settings = _settings(**overrides)
-    with _client(settings) as client:
+    with clerk_client(settings) as client:
         serve_until_signalled(build_connector(settings, client), settings.listen)
     return EXIT_OK
 
 
 def _validate(args: argparse.Namespace) -> int:
     settings = _settings()
-    with _client(settings) as client:
+    with clerk_client(settings) as client:
         try:
             summary = client.validate()
         except ClerkError as exc:
@@ -139,14 +134,8 @@ def _channel_to(settings: Settings | None, address: str | None) -> Iterator[grpc
         with grpc.insecure_channel(address) as channel:
             yield channel
         return
-    from connector.server.app import build_connector, serving
-
     assert settings is not None
-    with (
-        _client(settings) as client,
-        serving(build_connector(settings, client), "127.0.0.1:0") as running,
-        grpc.insecure_channel(running.address) as channel,
-    ):
+    with in_process_server(settings) as running, grpc.insecure_channel(running.address) as channel:
         yield channel
 
 

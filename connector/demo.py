@@ -14,12 +14,11 @@ from pathlib import Path
 import grpc
 
 from connector import ids
-from connector.clerk import ClerkClient
 from connector.fake_clerk import dataset as datasets
 from connector.fake_clerk.server import FakeClerk
 from connector.logs import configure_logging
 from connector.protocol import grant_annotations, unpack_all
-from connector.server.app import build_connector, serving
+from connector.server.app import in_process_server
 from connector.settings import LogFormat, LogLevel, load_settings
 from connector.syncer import SyncResult, run_sync
 
@@ -31,8 +30,7 @@ def run_demo(output: Path) -> int:
         settings = load_settings(
             CLERK_SECRET_KEY=key, CLERK_API_URL=fake.url, CONNECTOR_LOG_LEVEL="warning"
         )
-        client = ClerkClient(settings.clerk_api_url, settings.secret_key())
-        with client, serving(build_connector(settings, client), "127.0.0.1:0") as running:
+        with in_process_server(settings) as running:
             print(
                 f"fake Clerk at {fake.url}; connector serving c1.connector.v2 at {running.address}"
             )

@@ -41,6 +41,16 @@ def enabled_builders(settings: Settings) -> list[ResourceBuilder]:
     return [builder for enabled, builder in switches if enabled]
 
 
+def clerk_client(settings: Settings) -> ClerkClient:
+    """The Clerk client every command builds from settings (raises SettingsError without a key)."""
+    return ClerkClient(
+        settings.clerk_api_url,
+        settings.secret_key(),
+        rate_limit_share=settings.rate_limit_share,
+        timeout=settings.clerk_timeout_seconds,
+    )
+
+
 def build_connector(settings: Settings, client: ClerkClient) -> Connector:
     return Connector(
         client, enabled_builders(settings), SyncCache(settings.sync_cache_idle_seconds)
@@ -90,6 +100,16 @@ def serving(app: Connector, listen: str) -> Iterator[RunningServer]:
         running.stop(grace=1.0)
 
 
+@contextmanager
+def in_process_server(settings: Settings) -> Iterator[RunningServer]:
+    """A server on a free loopback port over a client built from `settings` (sync, demo)."""
+    with (
+        clerk_client(settings) as client,
+        serving(build_connector(settings, client), "127.0.0.1:0") as running,
+    ):
+        yield running
+
+
 def serve_until_signalled(app: Connector, listen: str) -> None:
     """Serve until SIGTERM or SIGINT, then drain in-flight calls for up to DRAIN_SECONDS."""
     running = start_server(app, listen)
@@ -106,4 +126,12 @@ def serve_until_signalled(app: Connector, listen: str) -> None:
     log.info("stopped")
 
 
-__all__ = ["RunningServer", "build_connector", "serve_until_signalled", "start_server"]
+__all__ = [
+    "RunningServer",
+    "build_connector",
+    "clerk_client",
+    "in_process_server",
+    "serve_until_signalled",
+    "serving",
+    "start_server",
+]
