@@ -91,7 +91,7 @@ def keyset_page(
     start = 0
     if position is not None:
         after = page_tokens.field(position, "after", str)
-        start = bisect.bisect_right([key(item) for item in items], after)
+        start = bisect.bisect_right(items, after, key=key)
     chunk = list(items[start : start + size])
     more = start + size < len(items)
     next_token = page_tokens.encode(kind, {"after": key(chunk[-1])}) if more and chunk else ""

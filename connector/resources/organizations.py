@@ -48,6 +48,10 @@ class Member:
     role_key: str
 
 
+# A grant before it becomes protobuf: (grant id, the role it grants or None for `member`, member).
+_Edge = tuple[str, Role | None, Member]
+
+
 @dataclass(frozen=True)
 class OrganizationAccess:
     """One organization's memberships with their role keys resolved against the catalog."""
@@ -56,6 +60,7 @@ class OrganizationAccess:
     roles: tuple[Role, ...]  # every role an entitlement is emitted for, sorted by id
     resolved: dict[str, Role]  # role key -> role, for the keys members hold
     unresolved: Counter[str]  # role key -> members holding it, for keys no role has
+    grant_edges: tuple[_Edge, ...]  # every grant, sorted by grant id (the paging key)
 
 
 class OrganizationBuilder(ResourceBuilder):
@@ -114,8 +119,8 @@ class OrganizationBuilder(ResourceBuilder):
             return Page([])  # a switched-off type is never named by a grant
         access = organization_access(ctx, parent)
         owner = _bare(parent)
-        edges = sorted(_grant_edges(owner.id.resource, access), key=lambda edge: edge[0])
-        page = keyset_page(edges, lambda edge: edge[0], size, token, f"grants:{owner.id.resource}")
+        kind = f"grants:{owner.id.resource}"
+        page = keyset_page(access.grant_edges, lambda edge: edge[0], size, token, kind)
         return Page([_build_grant(owner, edge, access) for edge in page.items], page.next_token)
 
 
@@ -194,6 +199,7 @@ def _resolve(
         roles=tuple(sorted(roles.values(), key=lambda role: role.id)),
         resolved=resolved,
         unresolved=unresolved,
+        grant_edges=tuple(sorted(_grant_edges(org_id, members, resolved), key=lambda e: e[0])),
     )
 
 
@@ -236,15 +242,11 @@ def role_entitlement(
     )
 
 
-# A grant before it becomes protobuf: (grant id, the role it grants or None for `member`, member).
-_Edge = tuple[str, Role | None, Member]
-
-
-def _grant_edges(org_id: str, access: OrganizationAccess) -> Iterator[_Edge]:
+def _grant_edges(org_id: str, members: list[Member], resolved: dict[str, Role]) -> Iterator[_Edge]:
     member_entitlement_id = ids.entitlement_id(ids.ORGANIZATION, org_id, ids.MEMBER_SLUG)
-    for member in access.members:
+    for member in members:
         yield ids.grant_id(member_entitlement_id, ids.USER, member.user_id), None, member
-        role = access.resolved.get(member.role_key)
+        role = resolved.get(member.role_key)
         if role is not None:
             role_entitlement_id = ids.entitlement_id(ids.ORGANIZATION, org_id, role.id)
             yield ids.grant_id(role_entitlement_id, ids.USER, member.user_id), role, member
