@@ -17,7 +17,6 @@ from connector import ids
 from connector.fake_clerk import dataset as datasets
 from connector.fake_clerk.server import FakeClerk
 from connector.logs import configure_logging
-from connector.protocol import grant_annotations, unpack_all
 from connector.server.app import in_process_server
 from connector.settings import LogFormat, LogLevel, load_settings
 from connector.syncer import SyncResult, run_sync
@@ -50,7 +49,7 @@ def render_summary(result: SyncResult) -> str:
             key = (res.id.resource_type, res.id.resource)
             names[key] = f"{names[key]} [{res.status.details}]"
     roles: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    unresolved: dict[tuple[str, str], str] = {}
+    unresolved = result.unresolved_memberships()
     for item in result.grants:
         owner = item.entitlement.resource.id
         if owner.resource_type != ids.ORGANIZATION:
@@ -59,10 +58,6 @@ def render_summary(result: SyncResult) -> str:
         members = roles[owner.resource]
         if item.entitlement.slug == ids.MEMBER_SLUG:
             members.setdefault(user, [])
-            for meta in unpack_all(item.annotations, grant_annotations.GrantMetadata):
-                fields = meta.metadata.fields
-                if "role_id" not in fields and "role_key" in fields:
-                    unresolved[(owner.resource, user)] = fields["role_key"].string_value
         else:
             members[user].append(item.entitlement.display_name)
 

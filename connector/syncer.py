@@ -80,15 +80,23 @@ class SyncResult:
             bump(item.entitlement.resource.id.resource_type, "grants")
         return out
 
-    def unresolved_role_keys(self) -> Counter[str]:
-        """Role keys of memberships whose key resolved to no role (from member grant metadata)."""
-        found: Counter[str] = Counter()
+    def unresolved_memberships(self) -> dict[tuple[str, str], str]:
+        """(organization id, user id) -> role key, for memberships whose key matched no role.
+
+        Read from the GrantMetadata the connector puts on member grants (no `role_id` there).
+        """
+        found: dict[tuple[str, str], str] = {}
         for item in self.grants:
             for meta in unpack_all(item.annotations, grant_annotations.GrantMetadata):
                 fields = meta.metadata.fields
                 if "role_key" in fields and "role_id" not in fields:
-                    found[fields["role_key"].string_value] += 1
+                    edge = (item.entitlement.resource.id.resource, item.principal.id.resource)
+                    found[edge] = fields["role_key"].string_value
         return found
+
+    def unresolved_role_keys(self) -> Counter[str]:
+        """How many memberships hold each role key that matched no role."""
+        return Counter(self.unresolved_memberships().values())
 
     def to_json(self) -> dict[str, Any]:
         def dump(messages: list[Any]) -> list[dict[str, Any]]:

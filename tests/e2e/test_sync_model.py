@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 from structlog.testing import capture_logs
 
+from connector.demo import render_summary
 from connector.fake_clerk import FakeClerk, awkward, demo, generate
 from connector.fake_clerk import samples as s
 from connector.protocol import grant_annotations, resource, traits, unpack_all
@@ -222,3 +223,14 @@ def test_initial_role_set_found_by_type_when_settings_do_not_name_it() -> None:
     with running(data) as c:
         result = run_sync(c.channel)
     assert {e.id for e in result.entitlements} == expected.entitlements
+
+
+def test_summary_shows_roles_unresolved_keys_and_disabled_users() -> None:
+    data = awkward()
+    with running(data) as c:
+        summary = render_summary(run_sync(c.channel))
+    ghost = data.memberships[s.MEMBERSHIP_GHOST]
+    assert "role key 'org:ghost' matches no role" in summary
+    assert summary.count("matches no role") == 1
+    assert "[banned]" in summary
+    assert data.organizations[ghost.organization_id].name in summary
