@@ -29,6 +29,7 @@ class RoleCatalog:
     _by_key: dict[str, Role] = field(init=False, repr=False, compare=False)
     _by_id: dict[str, Role] = field(init=False, repr=False, compare=False)
     _set_roles: dict[str, tuple[Role, ...]] = field(init=False, repr=False, compare=False)
+    _permissions: dict[str, Permission] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_key = {role.key: role for role in self.roles}
@@ -39,6 +40,7 @@ class RoleCatalog:
             for role_set in self.role_sets
         }
         object.__setattr__(self, "_set_roles", set_roles)
+        object.__setattr__(self, "_permissions", {p.id: p for p in self.permissions})
 
     def role_for_key(self, key: str) -> Role | None:
         """The role a membership's role key names, or None when no role has that key."""
@@ -63,7 +65,7 @@ class RoleCatalog:
         ]
 
     def permission(self, permission_id: str) -> Permission | None:
-        return next((p for p in self.permissions if p.id == permission_id), None)
+        return self._permissions.get(permission_id)
 
 
 def load_catalog(client: ClerkClient, *, with_permissions: bool = True) -> RoleCatalog:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import (
-    AliasChoices,
     Field,
     SecretStr,
     ValidationError,
@@ -42,46 +41,36 @@ class LogLevel(StrEnum):
     ERROR = "error"
 
 
-def _env(name: str) -> AliasChoices:
-    return AliasChoices(name)
-
-
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=None, case_sensitive=False, extra="ignore", populate_by_name=False
     )
 
-    clerk_secret_key: SecretStr | None = Field(
-        default=None, validation_alias=_env("CLERK_SECRET_KEY")
-    )
+    clerk_secret_key: SecretStr | None = Field(default=None, validation_alias="CLERK_SECRET_KEY")
     clerk_secret_key_file: Path | None = Field(
-        default=None, validation_alias=_env("CLERK_SECRET_KEY_FILE")
+        default=None, validation_alias="CLERK_SECRET_KEY_FILE"
     )
-    clerk_api_url: str = Field(default=DEFAULT_API_URL, validation_alias=_env("CLERK_API_URL"))
+    clerk_api_url: str = Field(default=DEFAULT_API_URL, validation_alias="CLERK_API_URL")
     clerk_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
-        default=15.0, validation_alias=_env("CLERK_TIMEOUT_SECONDS")
+        default=15.0, validation_alias="CLERK_TIMEOUT_SECONDS"
     )
-    listen: str = Field(default=DEFAULT_LISTEN, validation_alias=_env("CONNECTOR_LISTEN"))
-    sync_users: bool = Field(default=True, validation_alias=_env("CONNECTOR_SYNC_USERS"))
-    sync_organizations: bool = Field(
-        default=True, validation_alias=_env("CONNECTOR_SYNC_ORGANIZATIONS")
-    )
+    listen: str = Field(default=DEFAULT_LISTEN, validation_alias="CONNECTOR_LISTEN")
+    sync_users: bool = Field(default=True, validation_alias="CONNECTOR_SYNC_USERS")
+    sync_organizations: bool = Field(default=True, validation_alias="CONNECTOR_SYNC_ORGANIZATIONS")
     sync_organization_roles: bool = Field(
-        default=True, validation_alias=_env("CONNECTOR_SYNC_ORGANIZATION_ROLES")
+        default=True, validation_alias="CONNECTOR_SYNC_ORGANIZATION_ROLES"
     )
     sync_organization_permissions: bool = Field(
-        default=True, validation_alias=_env("CONNECTOR_SYNC_ORGANIZATION_PERMISSIONS")
+        default=True, validation_alias="CONNECTOR_SYNC_ORGANIZATION_PERMISSIONS"
     )
     rate_limit_share: Annotated[float, Field(gt=0, le=1)] = Field(
-        default=0.5, validation_alias=_env("CONNECTOR_RATE_LIMIT_SHARE")
+        default=0.5, validation_alias="CONNECTOR_RATE_LIMIT_SHARE"
     )
     sync_cache_idle_seconds: Annotated[float, Field(gt=0)] = Field(
-        default=900.0, validation_alias=_env("CONNECTOR_SYNC_CACHE_IDLE_SECONDS")
+        default=900.0, validation_alias="CONNECTOR_SYNC_CACHE_IDLE_SECONDS"
     )
-    log_level: LogLevel = Field(default=LogLevel.INFO, validation_alias=_env("CONNECTOR_LOG_LEVEL"))
-    log_format: LogFormat = Field(
-        default=LogFormat.AUTO, validation_alias=_env("CONNECTOR_LOG_FORMAT")
-    )
+    log_level: LogLevel = Field(default=LogLevel.INFO, validation_alias="CONNECTOR_LOG_LEVEL")
+    log_format: LogFormat = Field(default=LogFormat.AUTO, validation_alias="CONNECTOR_LOG_FORMAT")
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
@@ -156,15 +145,10 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def _describe(exc: ValidationError) -> str:
+    # With a validation_alias per field, pydantic reports the environment variable's name.
     for error in exc.errors(include_input=False, include_url=False):
         loc = error.get("loc", ())
-        field = str(loc[0]) if loc else ""
-        alias = (
-            Settings.model_fields[field].validation_alias
-            if field in Settings.model_fields
-            else None
-        )
-        name = alias.choices[0] if isinstance(alias, AliasChoices) else field.upper()
+        name = str(loc[0]).upper() if loc else ""
         message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
         return f"{name}: {message}" if name else message
     return "invalid settings"

@@ -40,14 +40,6 @@ class SyncScope:
                 self._locks.pop(key, None)
             return value
 
-    def forget(self, key: Hashable) -> None:
-        with self._guard:
-            self._values.pop(key, None)
-
-    def __len__(self) -> int:
-        with self._guard:
-            return len(self._values)
-
 
 class SyncCache:
     def __init__(self, idle_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
