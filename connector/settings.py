@@ -42,9 +42,7 @@ class LogLevel(StrEnum):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=None, case_sensitive=False, extra="ignore", populate_by_name=False
-    )
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
 
     clerk_secret_key: SecretStr | None = Field(default=None, validation_alias="CLERK_SECRET_KEY")
     clerk_secret_key_file: Path | None = Field(

@@ -193,27 +193,28 @@ def run_sync(
                 )
             )
 
-        for res in list(result.resources):
-            if not _skips(types.get(res.id.resource_type), res, resource_tree.SkipEntitlements):
-                result.entitlements.extend(
-                    listing(
-                        f"ListEntitlements({res.id.resource_type}:{res.id.resource})",
-                        stubs.entitlements.ListEntitlements,
-                        entitlement.EntitlementsServiceListEntitlementsRequest,
-                        resource=res,
-                    )
-                )
-
-        for res in list(result.resources):
-            if not _skips(types.get(res.id.resource_type), res, resource_tree.SkipGrants):
-                result.grants.extend(
-                    listing(
-                        f"ListGrants({res.id.resource_type}:{res.id.resource})",
-                        stubs.grants.ListGrants,
-                        grant.GrantsServiceListGrantsRequest,
-                        resource=res,
-                    )
-                )
+        # Entitlements for every resource, then grants for every resource, as the platform does.
+        per_resource: list[tuple[type[Message], str, Callable[[Any], Any], type, list[Any]]] = [
+            (
+                resource_tree.SkipEntitlements,
+                "ListEntitlements",
+                stubs.entitlements.ListEntitlements,
+                entitlement.EntitlementsServiceListEntitlementsRequest,
+                result.entitlements,
+            ),
+            (
+                resource_tree.SkipGrants,
+                "ListGrants",
+                stubs.grants.ListGrants,
+                grant.GrantsServiceListGrantsRequest,
+                result.grants,
+            ),
+        ]
+        for skip, name, method, request, received in per_resource:
+            for res in list(result.resources):
+                if not _skips(types.get(res.id.resource_type), res, skip):
+                    label = f"{name}({res.id.resource_type}:{res.id.resource})"
+                    received.extend(listing(label, method, request, resource=res))
     finally:
         try:
             caller.call(
