@@ -10,8 +10,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
 import httpx
@@ -23,6 +24,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 
 from connector.fake_clerk import FakeClerk, awkward
 
+T = TypeVar("T")
 CANARY = "sk_test_CANARY_7f3a9c1e5b2d4f60"
 CLI = [sys.executable, "-m", "connector"]
 
@@ -53,6 +55,23 @@ def run(
     return subprocess.run(
         [*CLI, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60, check=False
     )
+
+
+def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*CLI, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def poll(probe: Callable[[], T | None], seconds: float = 30) -> T:
+    """The first non-None answer of `probe`, asked every 0.2 s until `seconds` pass."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        answer = probe()
+        if answer is not None:
+            return answer
+        time.sleep(0.2)
+    raise AssertionError(f"no answer within {seconds} s")
 
 
 def assert_no_canary(*texts: str) -> None:
@@ -102,23 +121,14 @@ def test_sync_in_process_writes_output(fake: FakeClerk, tmp_path: Path) -> None:
 def test_serve_health_reflection_sync_and_sigterm(fake: FakeClerk, tmp_path: Path) -> None:
     port = free_port()
     address = f"127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [*CLI, "serve", "--listen", address],
-        env=env_for(fake),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = start(["serve", "--listen", address], env_for(fake))
     try:
-        deadline = time.monotonic() + 30
-        health = None
-        while time.monotonic() < deadline:
+
+        def healthy() -> subprocess.CompletedProcess[str] | None:
             probe = run(["health", "--address", address, "--timeout", "1"], env_for(None))
-            if probe.returncode == 0:
-                health = probe
-                break
-            time.sleep(0.2)
-        assert health is not None, "server never became healthy"
+            return probe if probe.returncode == 0 else None
+
+        health = poll(healthy)
         assert health.stdout.strip() == "serving"
         # The container's HEALTHCHECK runs `health` bare: it finds the port from CONNECTOR_LISTEN.
         bare = run(["health"], {**env_for(None), "CONNECTOR_LISTEN": f"0.0.0.0:{port}"})
@@ -156,26 +166,24 @@ def test_serve_health_reflection_sync_and_sigterm(fake: FakeClerk, tmp_path: Pat
 
 def test_fake_clerk_command_serves_http() -> None:
     port = free_port()
-    proc = subprocess.Popen(
-        [*CLI, "fake-clerk", "--port", str(port), "--dataset", "demo", "--secret-key", CANARY],
-        env=env_for(None),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = start(
+        ["fake-clerk", "--port", str(port), "--dataset", "demo", "--secret-key", CANARY],
+        env_for(None),
     )
     try:
-        deadline = time.monotonic() + 30
-        users = None
-        while time.monotonic() < deadline and users is None:
+
+        def users_list() -> object | None:
             try:
-                reply = httpx.get(
+                body: object = httpx.get(
                     f"http://127.0.0.1:{port}/v1/users",
                     headers={"Authorization": f"Bearer {CANARY}"},
                     timeout=1,
-                )
-                users = reply.json()
+                ).json()
             except httpx.TransportError:
-                time.sleep(0.2)
+                return None
+            return body
+
+        users = poll(users_list)
         assert isinstance(users, list)
         assert users
     finally:
