@@ -73,9 +73,11 @@ def load_catalog(client: ClerkClient, *, with_permissions: bool = True) -> RoleC
     permissions = _unique(client.list_permissions()) if with_permissions else ()
     try:
         role_sets = _unique(client.list_role_sets())
-        initial_key = client.organization_settings().initial_role_set_key or next(
+        # The set of type "initial" is the instance's initial set; only when no set says so
+        # does it cost a request to the organization settings.
+        initial_key = next(
             (role_set.key for role_set in role_sets if role_set.type == "initial"), None
-        )
+        ) or (client.organization_settings().initial_role_set_key if role_sets else None)
     except ClerkNotFoundError:
         # Instances from before role sets: every role is assignable in every organization.
         log.warning("role_sets_unavailable", effect="every role counts as assignable everywhere")

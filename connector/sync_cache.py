@@ -2,8 +2,9 @@
 
 One platform sync asks for an organization's entitlements and later its grants; both must come
 from the same snapshot of its memberships (or a grant could name a role that has no
-entitlement), and the role catalog should be read once per sync, not once per organization.
-A scope lives until `Cleanup(active_sync_id)` or until it has been idle for `idle_seconds`.
+entitlement), and the role catalog and the instance-wide membership list should be read once per
+sync, not once per organization. A scope lives until `Cleanup(active_sync_id)` or until it has
+been idle for `idle_seconds`; a released scope is `closed`, which stops its background loads.
 Calls without a sync id get a throwaway scope: always correct, just more Clerk requests.
 """
 
@@ -11,42 +12,127 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import structlog
+
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
+
+# Background loads (prefetches) of all syncs share this many threads.
+DEFAULT_WORKERS = 4
+
+
+class ScopeClosed(RuntimeError):
+    """A background load noticed that its sync was cleaned up or expired."""
 
 
 class SyncScope:
-    """Memoized values for one sync. Each key is loaded once even under concurrent calls."""
+    """Memoized values for one sync. Each key is loaded once, even under concurrent calls."""
 
-    def __init__(self) -> None:
-        self._values: dict[Hashable, Any] = {}
-        self._locks: dict[Hashable, threading.Lock] = {}
+    def __init__(self, executor: ThreadPoolExecutor | None = None) -> None:
+        self._values: dict[Hashable, Future[Any]] = {}
+        self._recent: OrderedDict[Hashable, Any] = OrderedDict()
         self._guard = threading.Lock()
+        self._executor = executor
+        # Set when the sync ends; long loads check it between Clerk requests.
+        self.closed = threading.Event()
+
+    @property
+    def persistent(self) -> bool:
+        """True for a real sync's scope (values outlive the call); False for a throwaway one."""
+        return self._executor is not None
 
     def memo(self, key: Hashable, load: Callable[[], T]) -> T:
+        """The value for `key`, loading it here unless another call is (or was) loading it."""
+        future, owner = self._claim(key)
+        if owner:
+            self._run(key, future, load)
+        return future.result()  # type: ignore[no-any-return]
+
+    def start(self, key: Hashable, load: Callable[[], Any]) -> None:
+        """Begin loading `key` in the background; a later `memo(key, ...)` waits for it.
+
+        A throwaway scope does nothing: its values would be gone before anyone asked.
+        """
+        if self._executor is None:
+            return
+        future, owner = self._claim(key)
+        if owner:
+            self._executor.submit(self._run_quietly, key, future, load)
+
+    def recent(self, key: Hashable, load: Callable[[], T], capacity: int) -> T:
+        """A value kept only while it is among the `capacity` most recently used ones.
+
+        For large derived values needed by a few consecutive calls (pages of one organization's
+        grants) that would cost too much memory if kept for every key until the sync ends.
+        """
         with self._guard:
-            if key in self._values:
-                return self._values[key]  # type: ignore[no-any-return]
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
+            if key in self._recent:
+                self._recent.move_to_end(key)
+                return self._recent[key]  # type: ignore[no-any-return]
+        value = load()
+        with self._guard:
+            self._recent[key] = value
+            while len(self._recent) > capacity:
+                self._recent.popitem(last=False)
+        return value
+
+    def close(self) -> None:
+        self.closed.set()
+        with self._guard:
+            self._values.clear()
+            self._recent.clear()
+
+    def _claim(self, key: Hashable) -> tuple[Future[Any], bool]:
+        with self._guard:
+            future = self._values.get(key)
+            if future is not None:
+                return future, False
+            future = Future()
+            self._values[key] = future
+            return future, True
+
+    def _run(self, key: Hashable, future: Future[Any], load: Callable[[], Any]) -> None:
+        try:
+            value = load()
+        except BaseException as exc:
+            # A failed load caches nothing, so the next call (a platform retry) reads again;
+            # calls already waiting on it get the same error.
             with self._guard:
-                if key in self._values:
-                    return self._values[key]  # type: ignore[no-any-return]
-            value = load()  # a failed load caches nothing, so a retry reads Clerk again
-            with self._guard:
-                self._values[key] = value
-                self._locks.pop(key, None)
-            return value
+                if self._values.get(key) is future:
+                    del self._values[key]
+            future.set_exception(exc)
+            return
+        future.set_result(value)
+
+    def _run_quietly(self, key: Hashable, future: Future[Any], load: Callable[[], Any]) -> None:
+        self._run(key, future, load)
+        error = future.exception()
+        if error is not None and not isinstance(error, ScopeClosed):
+            # Whoever waits for the value gets this error with its gRPC status; this line
+            # records that the background load failed even if nobody asks again.
+            log.warning("prefetch_failed", key=str(key), error=type(error).__name__)
 
 
 class SyncCache:
-    def __init__(self, idle_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+    """The scopes of all live syncs, plus the threads their background loads run on."""
+
+    def __init__(
+        self,
+        idle_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        workers: int = DEFAULT_WORKERS,
+    ) -> None:
         self._idle_seconds = idle_seconds
         self._clock = clock
         self._scopes: dict[str, tuple[SyncScope, float]] = {}
         self._lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prefetch")
 
     def scope(self, sync_id: str) -> SyncScope:
         if not sync_id:
@@ -54,22 +140,36 @@ class SyncCache:
         now = self._clock()
         with self._lock:
             self._evict_idle(now)
-            scope = self._scopes[sync_id][0] if sync_id in self._scopes else SyncScope()
+            found = self._scopes.get(sync_id)
+            scope = found[0] if found is not None else SyncScope(self._executor)
             self._scopes[sync_id] = (scope, now)
             return scope
 
     def release(self, sync_id: str) -> bool:
         with self._lock:
-            return self._scopes.pop(sync_id, None) is not None
+            found = self._scopes.pop(sync_id, None)
+        if found is None:
+            return False
+        found[0].close()
+        return True
 
     def active_syncs(self) -> int:
         with self._lock:
             self._evict_idle(self._clock())
             return len(self._scopes)
 
+    def close(self) -> None:
+        """Release every scope and stop the background threads (server shutdown)."""
+        with self._lock:
+            scopes = [scope for scope, _ in self._scopes.values()]
+            self._scopes.clear()
+        for scope in scopes:
+            scope.close()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
     def _evict_idle(self, now: float) -> None:
         expired = [
             sid for sid, (_, seen) in self._scopes.items() if now - seen > self._idle_seconds
         ]
         for sid in expired:
-            del self._scopes[sid]
+            self._scopes.pop(sid)[0].close()

@@ -136,7 +136,8 @@ def run_sync(
     sleep: Callable[[float], None] = time.sleep,
 ) -> SyncResult:
     stubs = _Stubs(channel)
-    result = SyncResult(sync_id=sync_id or f"sync-{uuid.uuid4()}")
+    # None: a fresh id, as the platform does; "": no id, as a platform too old to send one.
+    result = SyncResult(sync_id=f"sync-{uuid.uuid4()}" if sync_id is None else sync_id)
     caller = _Caller(result, sleep)
     sid = result.sync_id
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -35,6 +36,11 @@ from connector.clerk.ratelimit import InstanceKind, RequestBudget, instance_kind
 from connector.clerk.transport import ClerkHttp, ClientStats, ParamValue
 
 ASCENDING = "+created_at"
+# Requests one offset listing keeps in flight (all still wait on the shared rate budget).
+DEFAULT_CONCURRENCY = 4
+# How long the roles page read by a credential check stands in for a fresh read: a platform
+# sync calls Validate and starts listing within a second or two.
+CHECKED_ROLES_TTL_SECONDS = 30.0
 
 ModelT = TypeVar("ModelT")
 ItemT = TypeVar("ItemT", bound=HasId)
@@ -100,9 +106,17 @@ class ClerkClient:
         http2: bool = False,
         page_size: int = MAX_PAGE_SIZE,
         budget: RequestBudget | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         if not 2 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 2 and {MAX_PAGE_SIZE}")
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self._concurrency = concurrency
+        self._clock = clock
+        # The roles page the last credential check read, handed to the next roles listing.
+        self._checked_roles: tuple[float, OffsetPage[Role]] | None = None
+        self._checked_roles_lock = threading.Lock()
         self.instance_kind: InstanceKind = instance_kind(secret_key)
         # An explicit budget (tests, benchmarks) replaces the one derived from the key.
         self.budget = budget or RequestBudget.for_key(
@@ -195,9 +209,28 @@ class ClerkClient:
             "/instance/organization_settings",
         )
 
-    def check_key(self) -> None:
-        """The cheapest credential check: one request reading one user."""
-        self.users_page(limit=1, starting_after=None)
+    def check_key(self, *, read_roles: bool = False) -> None:
+        """A credential check in one request.
+
+        Plain: `GET /users?limit=1`, the documented cheapest check. With `read_roles` (for a
+        connector that will list roles anyway) it reads the first page of organization roles
+        instead, another documented check, and keeps that page for
+        `CHECKED_ROLES_TTL_SECONDS`, so the sync that follows a platform's Validate does not
+        read it twice.
+        """
+        if not read_roles:
+            self.users_page(limit=1, starting_after=None)
+            return
+        page = self._roles_page(limit=self._page_size, offset=0)
+        with self._checked_roles_lock:
+            self._checked_roles = (self._clock(), page)
+
+    def _take_checked_roles(self) -> OffsetPage[Role] | None:
+        with self._checked_roles_lock:
+            checked, self._checked_roles = self._checked_roles, None
+        if checked is None or self._clock() - checked[0] > CHECKED_ROLES_TTL_SECONDS:
+            return None
+        return checked[1]
 
     def validate(self) -> ValidationSummary:
         """The credential check, plus the user count for a human-readable summary."""
@@ -220,7 +253,14 @@ class ClerkClient:
         return list(self._offset_list(fetch, "/organizations/{organization_id}/memberships"))
 
     def list_roles(self) -> list[Role]:
-        return list(self._offset_list(self._roles_page, "/organization_roles"))
+        checked = self._take_checked_roles()
+
+        def fetch(*, limit: int, offset: int) -> OffsetPage[Role]:
+            if offset == 0 and checked is not None and limit == self._page_size:
+                return checked
+            return self._roles_page(limit=limit, offset=offset)
+
+        return list(self._offset_list(fetch, "/organization_roles"))
 
     def list_permissions(self) -> list[Permission]:
         return list(self._offset_list(self._permissions_page, "/organization_permissions"))
@@ -243,7 +283,8 @@ class ClerkClient:
         return self._get(_ROLE_SETS, route, route, self._offset_params(limit, offset))
 
     def _offset_list(self, fetch: OffsetPageFetcher[ItemT], route: str) -> Iterator[ItemT]:
-        for page in iter_offset_pages(fetch, self._page_size, route=route):
+        pages = iter_offset_pages(fetch, self._page_size, window=self._concurrency, route=route)
+        for page in pages:
             yield from page
 
     @staticmethod

@@ -191,12 +191,19 @@ class PublicUserData(ClerkModel):
     deprovisioned: bool | None = None
 
 
+class OrganizationRef(ClerkModel):
+    """The organization embedded in a membership: only its id is read (the rest is ignored,
+    which also keeps parsing 500 memberships per page cheap)."""
+
+    id: str
+
+
 class OrganizationMembership(ClerkModel):
     id: str
     role: str
     role_name: str | None = None
     permissions: Items[str]
-    organization: Organization
+    organization: OrganizationRef
     public_user_data: PublicUserData | None = None
     public_metadata: Metadata
     created_at: int

@@ -12,12 +12,18 @@ page must start with a row already read. If it does not (or comes back empty), r
 were deleted, and the loop steps back a page and reads forward again until the pages join up, so
 no row that existed for the whole listing is lost. Rows created during the listing sort last and
 are read at the end. This relies on the ascending `created_at` order the client asks for.
+
+With `window` > 1 the loop also asks for up to `window` pages ahead, at the offsets it will reach
+if no row moves, so a long listing keeps several requests in flight within the rate budget.
+Those pages are checked exactly as if read one by one; after a step back they are discarded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Protocol, TypeVar
+from concurrent.futures import Future, ThreadPoolExecutor
+from types import TracebackType
+from typing import Generic, Protocol, TypeVar
 
 from connector.clerk.errors import ClerkPagingError
 from connector.clerk.models import OffsetPage
@@ -56,12 +62,61 @@ def _unseen(items: Iterable[ItemT], seen: set[str]) -> list[ItemT]:
     return fresh
 
 
+class _Lookahead(Generic[ItemT]):
+    """Pages requested ahead of the loop, by offset; without a window, plain blocking reads."""
+
+    def __init__(self, fetch_page: OffsetPageFetcher[ItemT], page_size: int, window: int) -> None:
+        self._fetch = fetch_page
+        self._page_size = page_size
+        self._window = window
+        self._pool = ThreadPoolExecutor(window, "offset-lookahead") if window > 1 else None
+        self._pending: dict[int, Future[OffsetPage[ItemT]]] = {}
+
+    def get(self, offset: int) -> OffsetPage[ItemT]:
+        future = self._pending.pop(offset, None)
+        if future is not None:
+            return future.result()
+        return self._fetch(limit=self._page_size, offset=offset)
+
+    def ahead(self, offset: int, total_count: int) -> None:
+        """Ask for the pages at `offset` and after, as far as the window and the total allow."""
+        if self._pool is None:
+            return
+        step = self._page_size - 1
+        # The loop reads offset o only if the page before it (at o - step) ended before the
+        # total, that is while o < total_count - 1.
+        for position in range(offset, total_count - 1, step)[: self._window]:
+            if position not in self._pending:
+                self._pending[position] = self._pool.submit(
+                    self._fetch, limit=self._page_size, offset=position
+                )
+
+    def discard(self) -> None:
+        for future in self._pending.values():
+            future.cancel()
+        self._pending.clear()
+
+    def __enter__(self) -> _Lookahead[ItemT]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.discard()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 def iter_offset_pages(
     fetch_page: OffsetPageFetcher[ItemT],
     page_size: int = MAX_PAGE_SIZE,
     *,
     max_pages: int = DEFAULT_MAX_PAGES,
     max_rewinds: int = DEFAULT_MAX_REWINDS,
+    window: int = 1,
     route: str,
 ) -> Iterator[list[ItemT]]:
     """Walk a `limit`/`offset` list; yield each page's not-yet-seen items (see module docstring).
@@ -74,6 +129,15 @@ def iter_offset_pages(
     _check_page_size(page_size)
     if page_size < 2:
         raise ValueError("page_size must be at least 2 for overlapping offset pages")
+    if window < 1:
+        raise ValueError("window must be at least 1")
+    with _Lookahead(fetch_page, page_size, window) as pages:
+        yield from _walk(pages, page_size, max_pages, max_rewinds, route)
+
+
+def _walk(
+    pages: _Lookahead[ItemT], page_size: int, max_pages: int, max_rewinds: int, route: str
+) -> Iterator[list[ItemT]]:
     # Invariant: `seen` holds every current row up to the last one read, so a page that starts
     # with a seen row continues the listing without a gap.
     seen: set[str] = set()
@@ -81,7 +145,7 @@ def iter_offset_pages(
     stepped_back = False
     rewinds = 0
     for _ in range(max_pages):
-        page = fetch_page(limit=page_size, offset=offset)
+        page = pages.get(offset)
         rows = page.data
         if offset > 0 and (not rows or rows[0].id not in seen):
             # Rows before `offset` were deleted since the previous page, so rows may have moved
@@ -94,6 +158,7 @@ def iter_offset_pages(
                 )
             offset = max(0, offset - (page_size - 1))
             stepped_back = True
+            pages.discard()  # read at offsets that assumed no row had moved
             continue
         fresh = _unseen(rows, seen)
         # A forward step starts at the last row read, which deletions only move earlier: a full
@@ -108,4 +173,5 @@ def iter_offset_pages(
             return
         offset += len(rows) - 1  # overlap one row with the next page
         stepped_back = False
+        pages.ahead(offset, page.total_count)
     raise ClerkPagingError(route, detail=f"stopped after {max_pages} pages")

@@ -44,10 +44,10 @@ class SyncContext:
     resource_types: dict[str, resource.ResourceType] = field(default_factory=dict)
 
     def catalog(self) -> RoleCatalog:
-        with_permissions = self.serves(ids.ORGANIZATION_PERMISSION)
-        return self.scope.memo(
-            "catalog", lambda: load_catalog(self.client, with_permissions=with_permissions)
-        )
+        return self.scope.memo("catalog", self.load_catalog)
+
+    def load_catalog(self) -> RoleCatalog:
+        return load_catalog(self.client, with_permissions=self.serves(ids.ORGANIZATION_PERMISSION))
 
     def serves(self, type_id: str) -> bool:
         return type_id in self.served
@@ -66,6 +66,10 @@ class ResourceBuilder:
 
     def get_resource(self, ctx: SyncContext, resource_id: str) -> resource.Resource:
         raise NotImplementedError
+
+    def prefetch(self, ctx: SyncContext) -> None:
+        """Start background reads this sync will need (`ctx.scope.start`); called when a sync
+        starts listing resources. Default: nothing."""
 
     def list_entitlements(
         self, ctx: SyncContext, parent: resource.Resource, size: int, token: str

@@ -10,14 +10,14 @@ one organization come from the same membership snapshot, so every grant has its 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from functools import cached_property
 
 import structlog
 
 from connector import ids
 from connector.catalog import RoleCatalog
-from connector.clerk import ClerkClient, ClerkPagingError, Organization, Role
+from connector.clerk import ClerkPagingError, Organization, Role
 from connector.protocol import (
     entitlement,
     grant,
@@ -29,38 +29,66 @@ from connector.protocol import (
     unpack_all,
 )
 from connector.resources.base import Page, ResourceBuilder, SyncContext, keyset_page, principal
+from connector.resources.memberships import Member, MembershipIndex, read_one_organization
 from connector.resources.stream import advance, read_position
 
 log = structlog.get_logger(__name__)
 
 _KIND = "organizations"
 _ROUTE = "/organizations"
+MEMBERSHIPS = "memberships"  # the sync scope's key for the MembershipIndex
 ASSIGNMENT = entitlement.Entitlement.PURPOSE_VALUE_ASSIGNMENT
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    """The compact part of a membership that grants need."""
-
-    membership_id: str
-    user_id: str
-    user_label: str
-    role_key: str
 
 
 # A grant before it becomes protobuf: (grant id, the role it grants or None for `member`, member).
 _Edge = tuple[str, Role | None, Member]
 
+# Organizations whose resolved memberships (and sorted grant list) stay cached within a sync:
+# the platform pages one organization's grants over consecutive calls, so a few suffice.
+RECENT_ORGANIZATIONS = 8
 
-@dataclass(frozen=True)
+
 class OrganizationAccess:
     """One organization's memberships with their role keys resolved against the catalog."""
 
-    members: tuple[Member, ...]
-    roles: tuple[Role, ...]  # every role an entitlement is emitted for, sorted by id
-    resolved: dict[str, Role]  # role key -> role, for the keys members hold
-    unresolved: Counter[str]  # role key -> members holding it, for keys no role has
-    grant_edges: tuple[_Edge, ...]  # every grant, sorted by grant id (the paging key)
+    def __init__(
+        self,
+        org_id: str,
+        members: Sequence[Member],
+        assignable: Iterable[Role],
+        catalog: RoleCatalog,
+    ) -> None:
+        self.org_id = org_id
+        self.members = members
+        roles = {role.id: role for role in assignable}
+        self.resolved: dict[str, Role] = {}  # role key -> role, for the keys members hold
+        self.unresolved: Counter[str] = Counter()  # role key -> members holding it, unmatched
+        for member in members:
+            role = catalog.role_for_key(member.role_key)
+            if role is None:
+                self.unresolved[member.role_key] += 1
+            else:
+                self.resolved[member.role_key] = role
+                roles.setdefault(role.id, role)
+        # Every role an entitlement is emitted for, sorted by id.
+        self.roles = tuple(sorted(roles.values(), key=lambda role: role.id))
+
+    @cached_property
+    def grant_edges(self) -> list[_Edge]:
+        """Every grant, sorted by grant id (the paging key)."""
+        edges = list(_grant_edges(self.org_id, self.members, self.resolved))
+        edges.sort(key=lambda edge: edge[0])
+        return edges
+
+    def log_unresolved(self) -> None:
+        for key, count in sorted(self.unresolved.items()):
+            log.warning(
+                "unresolved_role_key",
+                organization_id=self.org_id,
+                role_key=key,
+                members=count,
+                effect="member grants kept, no role grant emitted",
+            )
 
 
 class OrganizationBuilder(ResourceBuilder):
@@ -73,6 +101,12 @@ class OrganizationBuilder(ResourceBuilder):
             description="A Clerk organization; its members and their roles are its grants.",
             traits=[resource.ResourceType.TRAIT_GROUP],
         )
+
+    def prefetch(self, ctx: SyncContext) -> None:
+        # Every organization's entitlements and grants will need these; read them while the
+        # platform is still listing resources.
+        ctx.scope.start("catalog", ctx.load_catalog)
+        ctx.scope.start(MEMBERSHIPS, lambda: MembershipIndex.read(ctx.client, ctx.scope.closed))
 
     def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource.Resource]:
         position = read_position(token, _KIND, int, 0)
@@ -105,6 +139,8 @@ class OrganizationBuilder(ResourceBuilder):
         self, ctx: SyncContext, parent: resource.Resource, size: int, token: str
     ) -> Page[entitlement.Entitlement]:
         access = organization_access(ctx, parent)
+        if not token:
+            access.log_unresolved()  # once per organization and sync: entitlements come first
         grantable = _grantable_to(ctx)
         owner = _bare(parent)
         built = [member_entitlement(owner, grantable)]
@@ -148,10 +184,22 @@ def organization_resource(org: Organization) -> resource.Resource:
 
 
 def organization_access(ctx: SyncContext, org: resource.Resource) -> OrganizationAccess:
+    """The organization's memberships, from this sync's instance-wide index when there is one."""
     org_id = org.id.resource
-    return ctx.scope.memo(
+
+    def resolve(members: Sequence[Member]) -> OrganizationAccess:
+        catalog = ctx.catalog()
+        return OrganizationAccess(
+            org_id, members, catalog.assignable_roles(_role_set_key(ctx, org)), catalog
+        )
+
+    if not ctx.scope.persistent:
+        return resolve(read_one_organization(ctx.client, org_id))
+    index = ctx.scope.memo(MEMBERSHIPS, lambda: MembershipIndex.read(ctx.client, ctx.scope.closed))
+    return ctx.scope.recent(
         ("organization_access", org_id),
-        lambda: _resolve(org_id, _role_set_key(ctx, org), ctx.catalog(), ctx.client),
+        lambda: resolve(index.members(org_id)),
+        capacity=RECENT_ORGANIZATIONS,
     )
 
 
@@ -161,46 +209,6 @@ def _role_set_key(ctx: SyncContext, org: resource.Resource) -> str | None:
         if "role_set_key" in trait.profile.fields:
             return trait.profile.fields["role_set_key"].string_value or None
     return ctx.client.get_organization(org.id.resource).role_set_key
-
-
-def _resolve(
-    org_id: str, role_set_key: str | None, catalog: RoleCatalog, client: ClerkClient
-) -> OrganizationAccess:
-    members: list[Member] = []
-    for membership in client.list_organization_memberships(org_id):
-        data = membership.public_user_data
-        if data is None:
-            log.warning(
-                "membership_without_user", organization_id=org_id, membership_id=membership.id
-            )
-            continue
-        label = data.identifier or data.username or data.user_id
-        members.append(Member(membership.id, data.user_id, label, membership.role))
-    roles = {role.id: role for role in catalog.assignable_roles(role_set_key)}
-    resolved: dict[str, Role] = {}
-    unresolved: Counter[str] = Counter()
-    for member in members:
-        role = catalog.role_for_key(member.role_key)
-        if role is None:
-            unresolved[member.role_key] += 1
-        else:
-            resolved[member.role_key] = role
-            roles.setdefault(role.id, role)
-    for key, count in sorted(unresolved.items()):
-        log.warning(
-            "unresolved_role_key",
-            organization_id=org_id,
-            role_key=key,
-            members=count,
-            effect="member grants kept, no role grant emitted",
-        )
-    return OrganizationAccess(
-        members=tuple(members),
-        roles=tuple(sorted(roles.values(), key=lambda role: role.id)),
-        resolved=resolved,
-        unresolved=unresolved,
-        grant_edges=tuple(sorted(_grant_edges(org_id, members, resolved), key=lambda e: e[0])),
-    )
 
 
 def _bare(org: resource.Resource) -> resource.Resource:
@@ -242,7 +250,9 @@ def role_entitlement(
     )
 
 
-def _grant_edges(org_id: str, members: list[Member], resolved: dict[str, Role]) -> Iterator[_Edge]:
+def _grant_edges(
+    org_id: str, members: Sequence[Member], resolved: dict[str, Role]
+) -> Iterator[_Edge]:
     member_entitlement_id = ids.entitlement_id(ids.ORGANIZATION, org_id, ids.MEMBER_SLUG)
     for member in members:
         yield ids.grant_id(member_entitlement_id, ids.USER, member.user_id), None, member

@@ -31,6 +31,9 @@ class OrganizationPermissionBuilder(ResourceBuilder):
             description="A permission such as org:sys_memberships:manage, granted through roles.",
         )
 
+    def prefetch(self, ctx: SyncContext) -> None:
+        ctx.scope.start("catalog", ctx.load_catalog)
+
     def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource.Resource]:
         permissions = ctx.catalog().permissions
         page = keyset_page(permissions, lambda perm: perm.id, size, token, "permissions")

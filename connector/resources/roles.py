@@ -30,6 +30,9 @@ class OrganizationRoleBuilder(ResourceBuilder):
             annotations=[pack(resource_tree.SkipEntitlementsAndGrants())],
         )
 
+    def prefetch(self, ctx: SyncContext) -> None:
+        ctx.scope.start("catalog", ctx.load_catalog)
+
     def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource.Resource]:
         page = keyset_page(ctx.catalog().roles, lambda role: role.id, size, token, "roles")
         return Page([role_resource(role) for role in page.items], page.next_token)

@@ -98,6 +98,7 @@ def serving(app: Connector, listen: str) -> Iterator[RunningServer]:
         yield running
     finally:
         running.stop(grace=1.0)
+        app.cache.close()
 
 
 @contextmanager
@@ -123,6 +124,7 @@ def serve_until_signalled(app: Connector, listen: str) -> None:
     signal.signal(signal.SIGINT, on_signal)
     stop.wait()
     running.stop()
+    app.cache.close()
     log.info("stopped")
 
 

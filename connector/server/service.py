@@ -15,7 +15,7 @@ from typing import TypeVar
 import grpc
 import structlog
 
-from connector import page_tokens
+from connector import ids, page_tokens
 from connector.clerk import ClerkClient
 from connector.protocol import (
     SDK_VERSION,
@@ -38,6 +38,8 @@ R = TypeVar("R")
 DISPLAY_NAME = "Clerk"
 DESCRIPTION = "Users, organizations, organization roles and permissions of a Clerk instance."
 HELP_URL = "https://clerk.com/docs/organizations/overview"
+# Types whose listings need the role catalog (roles, permissions, role sets).
+CATALOG_TYPES = frozenset({ids.ORGANIZATION, ids.ORGANIZATION_ROLE, ids.ORGANIZATION_PERMISSION})
 
 
 class Connector:
@@ -60,6 +62,17 @@ class Connector:
             served=frozenset(self.builders),
             resource_types=self.resource_types,
         )
+
+    @property
+    def needs_catalog(self) -> bool:
+        """Whether a sync will read the role catalog (so Validate may read its first page)."""
+        return bool(self.builders.keys() & CATALOG_TYPES)
+
+    def begin(self, ctx: SyncContext) -> None:
+        """A sync is listing resources: let every builder start its background reads."""
+        if ctx.scope.persistent:
+            for builder in self.builders.values():
+                builder.prefetch(ctx)
 
     def builder(self, type_id: str) -> ResourceBuilder:
         try:
@@ -133,7 +146,7 @@ class ConnectorServicer(connector_grpc.ConnectorServiceServicer):
         self, request: connector.ConnectorServiceValidateRequest, context: grpc.ServicerContext
     ) -> connector.ConnectorServiceValidateResponse:
         def work() -> connector.ConnectorServiceValidateResponse:
-            self.app.client.check_key()
+            self.app.client.check_key(read_roles=self.app.needs_catalog)
             log.info("validated", instance=self.app.client.instance_kind)
             return connector.ConnectorServiceValidateResponse(sdk_version=SDK_VERSION)
 
@@ -185,8 +198,10 @@ class ResourcesServicer(resource_grpc.ResourcesServiceServicer):
                 if request.page_token:
                     raise page_tokens.InvalidPageToken("child listings fit on one page")
                 return resource.ResourcesServiceListResourcesResponse()
+            ctx = self.app.context(request.active_sync_id)
+            self.app.begin(ctx)
             page = builder.list_resources(
-                self.app.context(request.active_sync_id),
+                ctx,
                 page_tokens.page_size(request.page_size),
                 request.page_token,
             )

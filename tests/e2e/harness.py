@@ -17,6 +17,7 @@ import grpc
 from connector.clerk import ClerkClient, RequestBudget
 from connector.fake_clerk import Dataset, FakeClerk
 from connector.server.app import RunningServer, build_connector, serving
+from connector.server.service import Connector
 from connector.settings import load_settings
 
 TEST_KEY = "sk_test_e2e_fake_key_0001"
@@ -43,6 +44,7 @@ class Connected:
     server: RunningServer
     channel: grpc.Channel
     client: ClerkClient
+    app: Connector
 
 
 @contextmanager
@@ -73,12 +75,13 @@ def connector_for(
         clock=clock,
         budget=RequestBudget(100_000, 1.0, clock=clock, sleep=sleep),
     )
+    app = build_connector(settings, client)
     with (
         client,
-        serving(build_connector(settings, client), "127.0.0.1:0") as server,
+        serving(app, "127.0.0.1:0") as server,
         grpc.insecure_channel(server.address) as channel,
     ):
-        yield Connected(fake, server, channel, client)
+        yield Connected(fake, server, channel, client, app)
 
 
 @contextmanager

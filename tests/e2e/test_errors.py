@@ -89,7 +89,7 @@ def test_403_on_organizations_is_permission_denied(fake: FakeClerk) -> None:
 
 
 def test_key_revoked_mid_sync_fails_the_sync(conn: Connected) -> None:
-    conn.fake.faults.revoke_key(route="GET /organizations/{id}/memberships")
+    conn.fake.faults.revoke_key(route="GET /organization_memberships")
     with pytest.raises(SyncFailed, match="UNAUTHENTICATED"):
         run_sync(conn.channel)
 
@@ -109,7 +109,8 @@ def test_persistent_429_is_unavailable_with_rate_limit_details(conn: Connected) 
 
 
 def test_transient_429_is_absorbed(fake: FakeClerk) -> None:
-    fake.rate_limit = RateLimit(requests=10, per_seconds=1.0)
+    # The whole sync of this dataset is 6 requests, so 3 per second must provoke 429s.
+    fake.rate_limit = RateLimit(requests=3, per_seconds=1.0)
     with connector_for(fake, real_time=True, max_retries=5) as c:
         result = run_sync(c.channel, sleep=no_wait)
     assert fake.stats.snapshot().rate_limited > 0
@@ -126,7 +127,7 @@ def test_persistent_5xx_is_unavailable(conn: Connected, status: int) -> None:
 
 def test_transient_faults_are_retried_to_an_exact_result(conn: Connected) -> None:
     conn.fake.faults.server_error(503, times=2)
-    conn.fake.faults.drop_connection(times=1, route="GET /organizations/{id}/memberships")
+    conn.fake.faults.drop_connection(times=1, route="GET /organization_memberships")
     conn.fake.faults.drop_connection(mid_body=True, times=1, path="/users")
     result = run_sync(conn.channel, sleep=no_wait)
     expected = expected_ids(conn.fake.dataset)
@@ -153,10 +154,21 @@ def test_unusable_body_is_internal(conn: Connected, body: MalformedBody) -> None
     assert "Clerk" in (err.details() or "")
 
 
-def test_failure_on_one_organization_never_yields_a_partial_sync(conn: Connected) -> None:
-    conn.fake.faults.server_error(500, route="GET /organizations/{id}/memberships")
-    with pytest.raises(SyncFailed, match="UNAVAILABLE"):
+def test_failure_of_the_membership_list_never_yields_a_partial_sync(conn: Connected) -> None:
+    conn.fake.faults.server_error(500, route="GET /organization_memberships")
+    with pytest.raises(SyncFailed, match=r"ListEntitlements\(organization:.*UNAVAILABLE"):
         run_sync(conn.channel, sleep=no_wait)
+
+
+def test_failure_on_one_organization_without_a_sync_id_is_unavailable(conn: Connected) -> None:
+    conn.fake.faults.server_error(500, route="GET /organizations/{id}/memberships")
+    org = resource.Resource(
+        id=resource.ResourceId(resource_type="organization", resource=s.ORG_ACME)
+    )
+    stub = grant_grpc.GrantsServiceStub(conn.channel)
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.ListGrants(grant.GrantsServiceListGrantsRequest(resource=org))
+    assert caught.value.code() is grpc.StatusCode.UNAVAILABLE
 
 
 @pytest.mark.parametrize("fault", ["ignore_paging", "stale_pages"])

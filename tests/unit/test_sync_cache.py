@@ -93,3 +93,63 @@ def test_concurrent_callers_load_once() -> None:
         thread.join()
     assert results == [42] * 8
     assert len(calls) == 1
+
+
+def test_background_load_is_awaited_by_memo_and_runs_once() -> None:
+    cache = SyncCache(idle_seconds=60, workers=2)
+    gate = threading.Event()
+    loads: list[int] = []
+
+    def slow() -> int:
+        gate.wait(5)
+        loads.append(1)
+        return 42
+
+    scope = cache.scope("s")
+    scope.start("k", slow)
+    scope.start("k", slow)  # already loading: not started twice
+    gate.set()
+    assert scope.memo("k", lambda: -1) == 42
+    assert loads == [1]
+    cache.close()
+
+
+def test_throwaway_scope_starts_nothing() -> None:
+    scope = SyncCache(idle_seconds=60).scope("")
+    assert not scope.persistent
+    scope.start("k", lambda: 1)
+    assert scope.memo("k", lambda: 2) == 2
+
+
+def test_release_closes_the_scope_so_background_loads_can_stop() -> None:
+    cache = SyncCache(idle_seconds=60)
+    scope = cache.scope("s")
+    assert scope.persistent and not scope.closed.is_set()
+    cache.release("s")
+    assert scope.closed.is_set()
+
+
+def test_idle_expiry_closes_the_scope() -> None:
+    clock = FakeClock()
+    cache = SyncCache(idle_seconds=10, clock=clock)
+    scope = cache.scope("old")
+    clock.now += 11
+    assert cache.active_syncs() == 0
+    assert scope.closed.is_set()
+
+
+def test_recent_keeps_only_the_most_recently_used_values() -> None:
+    scope = SyncCache(idle_seconds=60).scope("s")
+    loads: list[str] = []
+
+    def load(key: str) -> Callable[[], str]:
+        def run() -> str:
+            loads.append(key)
+            return key.upper()
+
+        return run
+
+    for key in ["a", "b", "a", "c", "a", "b"]:
+        assert scope.recent(key, load(key), capacity=2) == key.upper()
+    # "b" was evicted by "c" (a was used more recently), then read again.
+    assert loads == ["a", "b", "c", "b"]
