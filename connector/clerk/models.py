@@ -1,25 +1,22 @@
 """Pydantic models of the Clerk Backend API objects a sync reads (API version 2026-05-12).
 
 Every model ignores unknown fields and is immutable. Fields the spec marks optional or nullable
-accept both an absent key and ``null``; lists and maps read ``null`` as empty. Fields the connector
+accept both an absent key and ``null``; lists read ``null`` as empty. Fields the connector
 cannot work without (ids, keys, the ``created_at`` that orders a listing) stay required, so a body
 that lacks them fails validation instead of producing a half-empty object. Timestamps are integer
-Unix milliseconds, as Clerk sends them.
+Unix milliseconds, as Clerk sends them. Metadata (public, private, unsafe) is never read: the
+connector emits none of it, and private metadata may hold a customer's secrets.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 
 def _none_as_empty_list(value: object) -> object:
     return [] if value is None else value
-
-
-def _none_as_empty_dict(value: object) -> object:
-    return {} if value is None else value
 
 
 def _none_as_false(value: object) -> object:
@@ -30,10 +27,6 @@ T = TypeVar("T")
 
 # A list that reads an absent key or `null` as empty.
 Items = Annotated[list[T], BeforeValidator(_none_as_empty_list), Field(default_factory=list)]
-# A JSON object (metadata) that reads an absent key or `null` as empty.
-Metadata = Annotated[
-    dict[str, Any], BeforeValidator(_none_as_empty_dict), Field(default_factory=dict)
-]
 # A flag that reads an absent key or `null` as false.
 Flag = Annotated[bool, BeforeValidator(_none_as_false)]
 
@@ -145,8 +138,6 @@ class User(ClerkModel):
     last_active_at: int | None = None
     created_at: int
     updated_at: int | None = None
-    public_metadata: Metadata
-    private_metadata: Metadata
 
     @property
     def primary_email(self) -> EmailAddress | None:
@@ -175,8 +166,6 @@ class Organization(ClerkModel):
     created_by: str | None = None
     created_at: int
     updated_at: int | None = None
-    public_metadata: Metadata
-    private_metadata: Metadata
 
 
 class PublicUserData(ClerkModel):
@@ -205,7 +194,6 @@ class OrganizationMembership(ClerkModel):
     permissions: Items[str]
     organization: OrganizationRef
     public_user_data: PublicUserData | None = None
-    public_metadata: Metadata
     created_at: int
     updated_at: int | None = None
 

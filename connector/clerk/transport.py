@@ -70,15 +70,50 @@ def _user_agent() -> str:
     return f"clerk-connector/{version}"
 
 
+@dataclass(frozen=True)
+class RequestEvent:
+    """One HTTP attempt as observers (metrics, health) see it: a route template, never a path,
+    query or header, so nothing here can carry an id or the key."""
+
+    route: str
+    attempt: int  # 1 for the first try; > 1 is a retry
+    status: int | None  # the HTTP status; None when no usable response arrived
+    error: str | None  # why there was no usable response (an exception class name)
+    seconds: float
+    rate_limit_wait_seconds: float  # spent waiting on the shared budget before sending
+
+
+RequestObserver = Callable[[RequestEvent], None]
+
+
 @dataclass
 class ClientStats:
-    """Counters of one client's HTTP traffic (safe to read at any time)."""
+    """Counters of one client's HTTP traffic (safe to read at any time), and the observers told
+    about every attempt (the client itself knows nothing of metrics or health)."""
 
     requests_sent: int = 0
     retries: int = 0
     rate_limited_responses: int = 0
     rate_limit_wait_seconds: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _observers: tuple[RequestObserver, ...] = field(default=(), repr=False, compare=False)
+
+    def subscribe(self, observer: RequestObserver) -> None:
+        with self._lock:
+            self._observers = (*self._observers, observer)
+
+    def unsubscribe(self, observer: RequestObserver) -> None:
+        with self._lock:
+            # == not `is`: each `obj.method` access makes a new (equal) bound method.
+            self._observers = tuple(o for o in self._observers if o != observer)
+
+    def publish(self, event: RequestEvent) -> None:
+        for observer in self._observers:  # a tuple swapped whole: safe to iterate unlocked
+            try:
+                observer(event)
+            except Exception:
+                # Observability must never fail a Clerk read.
+                _log.exception("request_observer_failed", route=event.route)
 
     def add(
         self,
@@ -164,7 +199,14 @@ class ClerkHttp:
     def get_json(
         self, route: str, path: str, params: Mapping[str, ParamValue] | None = None
     ) -> object:
-        """GET `path` and return its decoded JSON body.
+        """GET `path` and return its decoded JSON body (see `get_bytes`)."""
+        return _decode(route, 200, self.get_bytes(route, path, params))
+
+    def get_bytes(
+        self, route: str, path: str, params: Mapping[str, ParamValue] | None = None
+    ) -> bytes:
+        """GET `path` and return its successful body, undecoded (for a parser that validates
+        while it decodes).
 
         `route` is the path template (e.g. `/organizations/{organization_id}/memberships`); it is
         what logs and errors show. Raises a `ClerkError` subclass on failure.
@@ -184,36 +226,36 @@ class ClerkHttp:
 
     def _attempt(
         self, route: str, path: str, query: dict[str, str], attempt: int
-    ) -> object | _Retry:
+    ) -> bytes | _Retry:
         waited = self._budget.acquire()
         self.stats.add(requests_sent=1, rate_limit_wait_seconds=waited)
         started = time.perf_counter()
         try:
             status, headers, body = self._send(path, query)
         except (httpx.TimeoutException, _ResponseTooSlow) as exc:
-            self._log(route, attempt, started, error=type(exc).__name__)
+            self._log(route, attempt, started, waited, error=type(exc).__name__)
             error = ClerkUnavailableError(route, detail=f"request timed out ({type(exc).__name__})")
             return _Retry(error, self._backoff(attempt))
         except httpx.TransportError as exc:
             # Refused or dropped connections, truncated bodies, HTTP/2 GOAWAY.
-            self._log(route, attempt, started, error=type(exc).__name__)
+            self._log(route, attempt, started, waited, error=type(exc).__name__)
             error = ClerkUnavailableError(route, detail=f"connection failed ({type(exc).__name__})")
             return _Retry(error, self._backoff(attempt))
         except _ResponseTooLarge:
-            self._log(route, attempt, started, error="response_too_large")
+            self._log(route, attempt, started, waited, error="response_too_large")
             raise ClerkResponseError(
                 route, detail=f"response body larger than {MAX_RESPONSE_BYTES} bytes"
             ) from None
         except httpx.DecodingError:
-            self._log(route, attempt, started, error="DecodingError")
+            self._log(route, attempt, started, waited, error="DecodingError")
             raise ClerkResponseError(
                 route, detail="body does not match its Content-Encoding"
             ) from None
 
         info = parse_error_body(body) if status >= 400 else ErrorBody()
-        self._log(route, attempt, started, status=status, trace_id=info.trace_id)
+        self._log(route, attempt, started, waited, status=status, trace_id=info.trace_id)
         if 200 <= status < 300:
-            return _decode(route, status, body)
+            return body
         if status == 429:
             return self._rate_limited(route, headers, info)
         if status >= 500:
@@ -262,21 +304,26 @@ class ClerkHttp:
         route: str,
         attempt: int,
         started: float,
+        waited: float,
         *,
         status: int | None = None,
         trace_id: str | None = None,
         error: str | None = None,
     ) -> None:
+        """One debug event and one observer event per attempt (retries included)."""
+        seconds = time.perf_counter() - started
         _log.debug(
             "clerk.request",
             method="GET",
             route=route,
             status=status,
-            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            duration_ms=round(seconds * 1000, 1),
             attempt=attempt,
+            rate_limit_wait_ms=round(waited * 1000, 1),
             clerk_trace_id=trace_id,
             error=error,
         )
+        self.stats.publish(RequestEvent(route, attempt, status, error, seconds, waited))
 
 
 def _param_text(value: ParamValue) -> str:

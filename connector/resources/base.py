@@ -32,6 +32,9 @@ class ResourceNotFound(LookupError):
 class Page(Generic[T]):
     items: list[T]
     next_token: str = ""
+    # Memberships whose role key matched no role: set by an organization's first entitlements
+    # page, so each is counted once per sync (for metrics).
+    unresolved_role_keys: int = 0
 
 
 @dataclass

@@ -139,14 +139,17 @@ class OrganizationBuilder(ResourceBuilder):
         self, ctx: SyncContext, parent: resource.Resource, size: int, token: str
     ) -> Page[entitlement.Entitlement]:
         access = organization_access(ctx, parent)
-        if not token:
-            access.log_unresolved()  # once per organization and sync: entitlements come first
+        if not token:  # once per organization and sync: entitlements come before grants
+            access.log_unresolved()
         grantable = _grantable_to(ctx)
         owner = _bare(parent)
         built = [member_entitlement(owner, grantable)]
         built += [role_entitlement(owner, role, grantable) for role in access.roles]
         built.sort(key=lambda item: item.id)
-        return keyset_page(built, lambda item: item.id, size, token, f"ent:{parent.id.resource}")
+        page = keyset_page(built, lambda item: item.id, size, token, f"ent:{parent.id.resource}")
+        if not token:
+            page.unresolved_role_keys = access.unresolved.total()
+        return page
 
     def list_grants(
         self, ctx: SyncContext, parent: resource.Resource, size: int, token: str
@@ -157,7 +160,14 @@ class OrganizationBuilder(ResourceBuilder):
         owner = _bare(parent)
         kind = f"grants:{owner.id.resource}"
         page = keyset_page(access.grant_edges, lambda edge: edge[0], size, token, kind)
-        return Page([_build_grant(owner, edge, access) for edge in page.items], page.next_token)
+        # The same entitlements ListEntitlements emitted, minus grantable_to (it never varies);
+        # built once per page, each grant copies one (a C-level copy).
+        granted: dict[str | None, entitlement.Entitlement] = {None: member_entitlement(owner, [])}
+        for _, role, _ in page.items:
+            if role is not None and role.id not in granted:
+                granted[role.id] = role_entitlement(owner, role, [])
+        built = [_build_grant(edge, granted, access) for edge in page.items]
+        return Page(built, page.next_token)
 
 
 def organization_resource(org: Organization) -> resource.Resource:
@@ -262,14 +272,13 @@ def _grant_edges(
             yield ids.grant_id(role_entitlement_id, ids.USER, member.user_id), role, member
 
 
-def _build_grant(org: resource.Resource, edge: _Edge, access: OrganizationAccess) -> grant.Grant:
+def _build_grant(
+    edge: _Edge, granted: dict[str | None, entitlement.Entitlement], access: OrganizationAccess
+) -> grant.Grant:
     grant_id, role, member = edge
     built = grant.Grant(
         id=grant_id,
-        # The same entitlement ListEntitlements emitted, minus grantable_to (it never varies).
-        entitlement=member_entitlement(org, [])
-        if role is None
-        else role_entitlement(org, role, []),
+        entitlement=granted[role.id if role is not None else None],
         principal=principal(ids.USER, member.user_id, member.user_label),
     )
     if role is None:

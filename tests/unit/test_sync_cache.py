@@ -124,7 +124,8 @@ def test_throwaway_scope_starts_nothing() -> None:
 def test_release_closes_the_scope_so_background_loads_can_stop() -> None:
     cache = SyncCache(idle_seconds=60)
     scope = cache.scope("s")
-    assert scope.persistent and not scope.closed.is_set()
+    assert scope.persistent
+    assert not scope.closed.is_set()
     cache.release("s")
     assert scope.closed.is_set()
 

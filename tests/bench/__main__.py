@@ -1,0 +1,333 @@
+"""`make bench`: full platform-style syncs against the fake Clerk with its rate limit on.
+
+Three processes per case, as in production: the fake Clerk (its own process, so its CPU is not
+counted), the connector (`clerk-connector serve`, measured through /proc), and this driver,
+which syncs over a real gRPC channel the way the platform does (connector.syncer.run_sync).
+
+Figures per case:
+- requests: Clerk requests the fake received; bound: the fewest a full sync can make,
+  sum of ceil(n/500) over users, organizations, memberships, roles, permissions and role sets;
+- wall: Validate to the end of Cleanup; rate bound: requests / the connector's budget
+  (share x the key's documented limit: 50 or 500 requests per 10 s with the default share);
+- 429s the fake answered; server CPU seconds during the sync and per emitted object
+  (resources + entitlements + grants); the server's peak RSS (VmHWM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from connector.syncer import run_sync
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARE = 0.5  # the connector's default CONNECTOR_RATE_LIMIT_SHARE
+WINDOW = 10.0
+
+
+@dataclass(frozen=True)
+class Size:
+    name: str
+    users: int
+    organizations: int
+    memberships: int
+
+
+@dataclass(frozen=True)
+class Rate:
+    name: str
+    key: str
+    limit: int  # Clerk's documented requests per 10 s for this kind of key
+
+
+SIZES = {
+    "S": Size("S", 50, 5, 150),
+    "M": Size("M", 10_000, 1_000, 30_000),
+    "L": Size("L", 100_000, 10_000, 300_000),
+}
+RATES = {
+    "development": Rate("development", "sk_test_benchmark_key_000000", 100),
+    "production": Rate("production", "sk_live_benchmark_key_000000", 1000),
+}
+
+
+@dataclass
+class Row:
+    size: Size
+    rate: Rate
+    requests: int
+    bound: int
+    wall: float
+    rate_bound: float
+    rate_limited: int
+    cpu: float
+    objects: int
+    rss_mb: float
+    by_route: dict[str, int]
+
+    @property
+    def cpu_us_per_object(self) -> float:
+        return self.cpu / self.objects * 1e6
+
+    def cells(self) -> list[str]:
+        return [
+            self.size.name,
+            self.rate.name,
+            f"{self.requests:,}",
+            f"{self.bound:,}",
+            f"{self.requests / self.bound:.3f}",
+            f"{self.wall:.1f}",
+            f"{self.rate_bound:.1f}",
+            f"{self.wall / self.rate_bound:.2f}",
+            str(self.rate_limited),
+            f"{self.cpu:.2f}",
+            f"{self.objects:,}",
+            f"{self.cpu_us_per_object:.1f}",
+            f"{self.rss_mb:.0f}",
+        ]
+
+
+HEADER = [
+    "size",
+    "rate",
+    "requests",
+    "bound",
+    "ratio",
+    "wall s",
+    "rate bound s",
+    "ratio",
+    "429s",
+    "server CPU s",
+    "objects",
+    "CPU µs/object",
+    "peak RSS MB",
+]
+
+
+def lower_bound(counts: dict[str, int]) -> int:
+    keys = ("users", "organizations", "memberships", "roles", "permissions", "role_sets")
+    return sum(math.ceil(counts[key] / 500) for key in keys)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc status")
+
+
+def wait_serving(address: str, deadline: float) -> None:
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            try:
+                answer = stub.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
+                if answer.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            time.sleep(0.1)
+    raise RuntimeError(f"the connector at {address} did not become healthy")
+
+
+def start_fake(size: Size, rate: Rate) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    command = [
+        sys.executable,
+        "-m",
+        "tests.bench.fake_process",
+        f"--users={size.users}",
+        f"--organizations={size.organizations}",
+        f"--memberships={size.memberships}",
+        f"--secret-key={rate.key}",
+        f"--rate-limit={rate.limit}",
+    ]
+    fake = subprocess.Popen(
+        command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert fake.stdout is not None
+    hello = json.loads(fake.stdout.readline())
+    return fake, hello
+
+
+def fake_stats(fake: subprocess.Popen[str]) -> dict[str, Any]:
+    assert fake.stdin is not None
+    assert fake.stdout is not None
+    fake.stdin.write("stats\n")
+    fake.stdin.flush()
+    stats: dict[str, Any] = json.loads(fake.stdout.readline())
+    return stats
+
+
+def start_server(url: str, rate: Rate, port: int, log: IO[str]) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "CLERK_SECRET_KEY": rate.key,
+        "CLERK_API_URL": url,
+        "CONNECTOR_LISTEN": f"127.0.0.1:{port}",
+        "CONNECTOR_LOG_FORMAT": "json",
+        "CONNECTOR_LOG_LEVEL": "INFO",
+    }
+    command = [sys.executable, "-c", "from connector.cli import main; main()", "serve"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+
+
+def run_case(size: Size, rate: Rate, logs: Path) -> Row:
+    fake, hello = start_fake(size, rate)
+    port = free_port()
+    log_path = logs / f"server-{size.name}-{rate.name}.log"
+    with log_path.open("w") as log:
+        server = start_server(hello["url"], rate, port, log)
+        try:
+            address = f"127.0.0.1:{port}"
+            wait_serving(address, time.monotonic() + 60)
+            cpu_before = cpu_seconds(server.pid)
+            started = time.monotonic()
+            with grpc.insecure_channel(
+                address, options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+            ) as channel:
+                result = run_sync(channel)
+            wall = time.monotonic() - started
+            cpu = cpu_seconds(server.pid) - cpu_before
+            rss = peak_rss_mb(server.pid)
+            stats = fake_stats(fake)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(30)
+            assert fake.stdin is not None
+            fake.stdin.close()
+            fake.wait(30)
+    objects = len(result.resources) + len(result.entitlements) + len(result.grants)
+    budget_per_second = math.floor(rate.limit * SHARE) / WINDOW
+    requests = int(stats["requests"])
+    return Row(
+        size=size,
+        rate=rate,
+        requests=requests,
+        bound=lower_bound(hello["counts"]),
+        wall=wall,
+        rate_bound=requests / budget_per_second,
+        rate_limited=int(stats["rate_limited"]),
+        cpu=cpu,
+        objects=objects,
+        rss_mb=rss,
+        by_route=stats["by_route"],
+    )
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    memory_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal:")
+    )
+    return (
+        f"{model}, {os.cpu_count()} cores, {memory_kb / 1024**2:.0f} GiB RAM; "
+        f"Python {platform.python_version()}; {platform.system()} {platform.release()}"
+    )
+
+
+def table(rows: list[Row]) -> str:
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(row.cells()) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def report(rows: list[Row]) -> str:
+    routes = "\n".join(
+        f"- {row.size.name}/{row.rate.name}: "
+        + ", ".join(f"{route} {count}" for route, count in sorted(row.by_route.items()))
+        for row in rows
+    )
+    sizes = ", ".join(
+        f"{s.name} = {s.users:,} users / {s.organizations:,} organizations / "
+        f"{s.memberships:,} memberships"
+        for s in SIZES.values()
+    )
+    return f"""# Benchmarks
+
+Written by `make bench` (tests/bench) on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.
+Machine: {machine()}.
+
+Each row is one full platform-style sync (Validate, ListResourceTypes, ListResources,
+ListStaticEntitlements, ListEntitlements and ListGrants for every resource, Cleanup) over a real
+gRPC channel to `clerk-connector serve`, which reads the bundled fake Clerk over real HTTP. The
+fake runs in its own process with Clerk's rate limit on (development keys 100 requests / 10 s,
+production 1000 / 10 s); the connector spends its default share of 0.5 of it.
+
+- **requests / bound**: Clerk requests the fake received, against the fewest a full sync can
+  make (sum of ceil(n/500) over users, organizations, memberships, roles, permissions, role sets).
+- **wall / rate bound**: Validate to the end of Cleanup, against requests / the connector's
+  budget (50 or 500 requests per 10 s). A sync can beat the rate bound by the first window's
+  burst: the budget is a sliding window, so the first 50 (or 500) requests need not wait.
+- **server CPU**: user + system CPU of the connector process during the sync (startup excluded),
+  and per emitted object (resources + entitlements + grants); **peak RSS** is its VmHWM.
+
+Sizes: {sizes}; 5 roles, 20 permissions and 2 role sets.
+
+{table(rows)}
+
+Requests by route:
+{routes}
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
+    parser.add_argument("--sizes", default="S,M,L", help="comma-separated: S, M, L")
+    parser.add_argument("--rates", default="development,production")
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args()
+    sizes = [SIZES[name.strip()] for name in args.sizes.split(",")]
+    rates = [RATES[name.strip()] for name in args.rates.split(",")]
+
+    rows: list[Row] = []
+    print("| " + " | ".join(HEADER) + " |", flush=True)
+    with tempfile.TemporaryDirectory(prefix="clerk-bench-") as logs:
+        for size in sizes:
+            for rate in rates:
+                row = run_case(size, rate, Path(logs))
+                rows.append(row)
+                print("| " + " | ".join(row.cells()) + " |", flush=True)
+    if not args.no_write:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(report(rows))
+        print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
