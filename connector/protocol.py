@@ -89,11 +89,16 @@ def struct(values: Mapping[str, StructValue]) -> struct_pb2.Struct:
     a profile on every user.
     """
     result = struct_pb2.Struct()
-    fields = result.fields
+    fill_struct(result, values)
+    return result
+
+
+def fill_struct(target: struct_pb2.Struct, values: Mapping[str, StructValue]) -> None:
+    """`struct`, written into an existing Struct (a field of a message being built)."""
+    fields = target.fields
     for key, value in values.items():
         if value is not None:
             _set_value(fields[key], value)
-    return result
 
 
 def _set_value(target: struct_pb2.Value, value: StructValue) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from connector import ids
 from connector.clerk import User
-from connector.protocol import pack, resource, resource_tree, struct, timestamp_ms, traits
+from connector.protocol import fill_struct, pack, resource, resource_tree, traits
 from connector.resources.base import Page, ResourceBuilder, SyncContext
 from connector.resources.stream import advance, read_position
 
@@ -54,7 +54,7 @@ def display_name(user: User) -> str:
     return full or user.username or (primary.email_address if primary else "") or user.id
 
 
-def user_status(user: User) -> traits.UserTrait.Status:
+def fill_status(status: traits.UserTrait.Status, user: User) -> None:
     reasons = []
     if user.banned:
         reasons.append("banned")
@@ -64,85 +64,77 @@ def user_status(user: User) -> traits.UserTrait.Status:
     if user.deprovisioned:
         reasons.append("deprovisioned")
     if reasons:
-        return traits.UserTrait.Status(
-            status=traits.UserTrait.Status.STATUS_DISABLED, details=", ".join(reasons)
-        )
-    return traits.UserTrait.Status(status=traits.UserTrait.Status.STATUS_ENABLED)
+        status.status = traits.UserTrait.Status.STATUS_DISABLED
+        status.details = ", ".join(reasons)
+    else:
+        status.status = traits.UserTrait.Status.STATUS_ENABLED
 
 
 def user_trait(user: User) -> traits.UserTrait:
+    """The UserTrait, filled in place: a user is the most numerous resource, and building
+    nested messages separately would copy each of them once more."""
+    trait = traits.UserTrait(account_type=traits.UserTrait.ACCOUNT_TYPE_HUMAN)
     primary = user.primary_email
-    emails = [
-        traits.UserTrait.Email(
+    for email in user.email_addresses:
+        trait.emails.add(
             address=email.email_address, is_primary=primary is not None and email.id == primary.id
         )
-        for email in user.email_addresses
-    ]
     login = user.username or (primary.email_address if primary else "")
     aliases = [e.email_address for e in user.email_addresses if e.email_address != login]
     if user.username and user.username != login:
         aliases.insert(0, user.username)
-    sso = any(a.active for a in user.saml_accounts) or any(
+    trait.login = login
+    trait.login_aliases.extend(aliases)
+    fill_status(trait.status, user)
+    trait.mfa_status.mfa_enabled = user.two_factor_enabled or user.totp_enabled
+    trait.sso_status.sso_enabled = any(a.active for a in user.saml_accounts) or any(
         a.active for a in user.enterprise_accounts
     )
-    trait = traits.UserTrait(
-        emails=emails,
-        status=user_status(user),
-        account_type=traits.UserTrait.ACCOUNT_TYPE_HUMAN,
-        login=login,
-        login_aliases=aliases,
-        mfa_status=traits.UserTrait.MFAStatus(
-            mfa_enabled=user.two_factor_enabled or user.totp_enabled
-        ),
-        sso_status=traits.UserTrait.SSOStatus(sso_enabled=sso),
-        structured_name=traits.UserTrait.StructuredName(
-            given_name=user.first_name or "", family_name=user.last_name or ""
-        ),
-        profile=struct(
-            {
-                "user_id": user.id,
-                "username": user.username,
-                "external_id": user.external_id,
-                "first_name": user.first_name,
-                "last_name": user.last_name,
-                "primary_email": primary.email_address if primary else None,
-                "banned": user.banned,
-                "locked": user.locked,
-                "deprovisioned": user.deprovisioned,
-                "two_factor_enabled": user.two_factor_enabled,
-                "totp_enabled": user.totp_enabled,
-                "backup_code_enabled": user.backup_code_enabled,
-                "password_enabled": user.password_enabled,
-                "passkeys": len(user.passkeys),
-                "last_active_at": user.last_active_at,
-                "external_providers": sorted({a.provider for a in user.external_accounts}),
-                "saml_providers": sorted({a.provider for a in user.saml_accounts}),
-                "enterprise_providers": sorted({a.provider for a in user.enterprise_accounts}),
-            }
-        ),
+    trait.structured_name.given_name = user.first_name or ""
+    trait.structured_name.family_name = user.last_name or ""
+    fill_struct(
+        trait.profile,
+        {
+            "user_id": user.id,
+            "username": user.username,
+            "external_id": user.external_id,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "primary_email": primary.email_address if primary else None,
+            "banned": user.banned,
+            "locked": user.locked,
+            "deprovisioned": user.deprovisioned,
+            "two_factor_enabled": user.two_factor_enabled,
+            "totp_enabled": user.totp_enabled,
+            "backup_code_enabled": user.backup_code_enabled,
+            "password_enabled": user.password_enabled,
+            "passkeys": len(user.passkeys),
+            "last_active_at": user.last_active_at,
+            "external_providers": sorted({a.provider for a in user.external_accounts}),
+            "saml_providers": sorted({a.provider for a in user.saml_accounts}),
+            "enterprise_providers": sorted({a.provider for a in user.enterprise_accounts}),
+        },
     )
-    for field_name, value in (
-        ("created_at", timestamp_ms(user.created_at)),
-        ("last_login", timestamp_ms(user.last_sign_in_at)),
-    ):
-        if value is not None:
-            getattr(trait, field_name).CopyFrom(value)
+    trait.created_at.FromMilliseconds(user.created_at)
+    if user.last_sign_in_at is not None:
+        trait.last_login.FromMilliseconds(user.last_sign_in_at)
     return trait
+
+
+# The two Status enums share their names and numbers.
+_RESOURCE_STATUS = {
+    traits.UserTrait.Status.STATUS_ENABLED: resource.Resource.Status.STATUS_ENABLED,
+    traits.UserTrait.Status.STATUS_DISABLED: resource.Resource.Status.STATUS_DISABLED,
+}
 
 
 def user_resource(user: User) -> resource.Resource:
     trait = user_trait(user)
-    built = resource.Resource(
-        id=resource.ResourceId(resource_type=ids.USER, resource=user.id),
-        display_name=display_name(user),
-        annotations=[pack(trait)],
-        status=resource.Resource.Status(
-            # The two Status enums share their names and numbers.
-            status=resource.Resource.Status.Status.Value(
-                traits.UserTrait.Status.Status.Name(trait.status.status)
-            ),
-            details=trait.status.details,
-        ),
-    )
+    built = resource.Resource(display_name=display_name(user))
+    built.id.resource_type = ids.USER
+    built.id.resource = user.id
+    built.annotations.add().Pack(trait)
+    built.status.status = _RESOURCE_STATUS[trait.status.status]
+    built.status.details = trait.status.details
     built.created_at.FromMilliseconds(user.created_at)
     return built
