@@ -21,6 +21,7 @@ from connector.server.app import (
     in_process_server,
     serve_until_signalled,
 )
+from connector.server.tls import ClientTls, open_channel
 from connector.settings import (
     DEFAULT_LISTEN,
     LogFormat,
@@ -69,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("--output", type=Path, default=Path("sync-output.json"))
     sync.add_argument("--page-size", type=int, default=0, help="0 lets the connector choose")
     sync.add_argument("--sync-id", help="the active_sync_id to send (default: a new uuid)")
+    _add_tls_flags(sync, env=False)
     sync.set_defaults(run=_sync)
 
     fake = commands.add_parser("fake-clerk", help="serve the bundled fake Clerk for testing")
@@ -87,6 +89,13 @@ def _parser() -> argparse.ArgumentParser:
         "--address", metavar="HOST:PORT", help="default: the port of CONNECTOR_LISTEN on loopback"
     )
     check.add_argument("--timeout", type=float, default=3.0)
+    check.add_argument(
+        "--liveness",
+        action="store_true",
+        help="succeed whenever the server answers, even NOT_SERVING (a restart cannot fix a "
+        "rejected key)",
+    )
+    _add_tls_flags(check, env=True)
     check.set_defaults(run=_health)
 
     demo = commands.add_parser(
@@ -106,8 +115,15 @@ def _settings(**overrides: object) -> Settings:
 def _serve(args: argparse.Namespace) -> int:
     overrides = {"CONNECTOR_LISTEN": args.listen} if args.listen else {}
     settings = _settings(**overrides)
+    tls = settings.server_tls()
     with clerk_client(settings) as client:
-        serve_until_signalled(build_connector(settings, client), settings.listen)
+        serve_until_signalled(
+            build_connector(settings, client),
+            settings.listen,
+            metrics_listen=settings.metrics_listen,
+            tls=tls,
+            allow_insecure=settings.allow_insecure,
+        )
     return EXIT_OK
 
 
@@ -128,10 +144,12 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def _channel_to(settings: Settings | None, address: str | None) -> Iterator[grpc.Channel]:
-    """A channel to `address`, or to a server started in-process from `settings`."""
+def _channel_to(
+    settings: Settings | None, address: str | None, tls: ClientTls | None = None
+) -> Iterator[grpc.Channel]:
+    """A channel to `address` (TLS with `tls`), or to a server started in-process."""
     if address:
-        with grpc.insecure_channel(address) as channel:
+        with open_channel(address, tls) as channel:
             yield channel
         return
     assert settings is not None
@@ -142,11 +160,14 @@ def _channel_to(settings: Settings | None, address: str | None) -> Iterator[grpc
 def _sync(args: argparse.Namespace) -> int:
     from connector.syncer import SyncFailed, run_sync
 
+    tls = _client_tls(args, env=False)
+    if tls is not None and not args.connect:
+        raise SettingsError("--tls-* flags need --connect (the in-process server is loopback)")
     settings = _settings() if not args.connect else None
     if args.connect:
         configure_logging(LogLevel.INFO, LogFormat.AUTO)
     try:
-        with _channel_to(settings, args.connect) as channel:
+        with _channel_to(settings, args.connect, tls) as channel:
             result = run_sync(channel, sync_id=args.sync_id, page_size=args.page_size)
     except SyncFailed as exc:
         print(f"sync failed: {redact(str(exc))}", file=sys.stderr)
@@ -195,17 +216,67 @@ def _health(args: argparse.Namespace) -> int:
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     address = args.address or _local_address(os.environ.get("CONNECTOR_LISTEN", DEFAULT_LISTEN))
+    tls = _client_tls(args, env=True)
     try:
-        with grpc.insecure_channel(address) as channel:
+        with open_channel(address, tls) as channel:
             reply = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service=""), timeout=args.timeout
             )
     except grpc.RpcError as exc:
-        print(f"unhealthy: {exc.code().name}", file=sys.stderr)
+        hint = ""
+        if tls is None and os.environ.get("CONNECTOR_TLS_CERT_FILE"):
+            hint = " (the server uses TLS: set CONNECTOR_HEALTH_TLS_CA_FILE or --tls-ca)"
+        print(f"unhealthy: {exc.code().name}{hint}", file=sys.stderr)
         return EXIT_FAILED
     status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
     print(status.lower())
-    return EXIT_OK if reply.status == health_pb2.HealthCheckResponse.SERVING else EXIT_FAILED
+    serving = reply.status == health_pb2.HealthCheckResponse.SERVING
+    return EXIT_OK if serving or args.liveness else EXIT_FAILED
+
+
+# (flag, the variable `health` reads when the flag is absent): the container's probe has no flags.
+_TLS_FLAGS = {
+    "tls_ca": ("--tls-ca", "CONNECTOR_HEALTH_TLS_CA_FILE"),
+    "tls_cert": ("--tls-cert", "CONNECTOR_HEALTH_TLS_CERT_FILE"),
+    "tls_key": ("--tls-key", "CONNECTOR_HEALTH_TLS_KEY_FILE"),
+    "tls_server_name": ("--tls-server-name", "CONNECTOR_HEALTH_TLS_SERVER_NAME"),
+}
+
+
+def _add_tls_flags(parser: argparse.ArgumentParser, *, env: bool) -> None:
+    group = parser.add_argument_group("TLS, to reach a server that uses it")
+    helps = {
+        "tls_ca": "PEM CA that issued the server's certificate (default: system roots)",
+        "tls_cert": "PEM client certificate, for mutual TLS",
+        "tls_key": "PEM key of --tls-cert",
+        "tls_server_name": "the name to verify in the server's certificate (e.g. localhost)",
+    }
+    for dest, (flag, variable) in _TLS_FLAGS.items():
+        suffix = f"; env {variable}" if env else ""
+        metavar = "NAME" if dest == "tls_server_name" else "FILE"
+        group.add_argument(flag, dest=dest, metavar=metavar, help=helps[dest] + suffix)
+
+
+def _client_tls(args: argparse.Namespace, *, env: bool) -> ClientTls | None:
+    """TLS for a local client from the --tls-* flags (and, with `env`, their variables)."""
+    given: dict[str, tuple[str, str]] = {}  # dest -> (value, the flag or variable it came from)
+    for dest, (flag, variable) in _TLS_FLAGS.items():
+        if getattr(args, dest):
+            given[dest] = (getattr(args, dest), flag)
+        elif env and os.environ.get(variable):
+            given[dest] = (os.environ[variable], variable)
+    if not given:
+        return None
+
+    def path(dest: str) -> tuple[Path, str] | None:
+        return (Path(given[dest][0]), given[dest][1]) if dest in given else None
+
+    return ClientTls.load(
+        ca=path("tls_ca"),
+        cert=path("tls_cert"),
+        key=path("tls_key"),
+        server_name=given["tls_server_name"][0] if "tls_server_name" in given else None,
+    )
 
 
 def _local_address(listen: str) -> str:

@@ -26,8 +26,12 @@ def run_demo(output: Path) -> int:
     configure_logging(LogLevel.WARNING, LogFormat.CONSOLE)
     key = f"sk_test_demo_{secrets.token_hex(8)}"
     with FakeClerk(datasets.demo(), secret_key=key) as fake:
+        # The demo's own key and fake Clerk: whatever key the environment names is not used.
         settings = load_settings(
-            CLERK_SECRET_KEY=key, CLERK_API_URL=fake.url, CONNECTOR_LOG_LEVEL="warning"
+            CLERK_SECRET_KEY=key,
+            CLERK_SECRET_KEY_FILE=None,
+            CLERK_API_URL=fake.url,
+            CONNECTOR_LOG_LEVEL="warning",
         )
         with in_process_server(settings) as running:
             print(

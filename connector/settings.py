@@ -7,6 +7,8 @@ because the value might be the secret key.
 
 from __future__ import annotations
 
+import ssl
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -53,6 +55,8 @@ class Settings(BaseSettings):
         default=15.0, validation_alias="CLERK_TIMEOUT_SECONDS"
     )
     listen: str = Field(default=DEFAULT_LISTEN, validation_alias="CONNECTOR_LISTEN")
+    # Prometheus /metrics on its own HOST:PORT; empty: not served.
+    metrics_listen: str = Field(default="", validation_alias="CONNECTOR_METRICS_LISTEN")
     sync_users: bool = Field(default=True, validation_alias="CONNECTOR_SYNC_USERS")
     sync_organizations: bool = Field(default=True, validation_alias="CONNECTOR_SYNC_ORGANIZATIONS")
     sync_organization_roles: bool = Field(
@@ -69,6 +73,14 @@ class Settings(BaseSettings):
     )
     log_level: LogLevel = Field(default=LogLevel.INFO, validation_alias="CONNECTOR_LOG_LEVEL")
     log_format: LogFormat = Field(default=LogFormat.AUTO, validation_alias="CONNECTOR_LOG_FORMAT")
+    # TLS for the gRPC listener: PEM files. A client CA turns on mutual TLS (certs required).
+    tls_cert_file: Path | None = Field(default=None, validation_alias="CONNECTOR_TLS_CERT_FILE")
+    tls_key_file: Path | None = Field(default=None, validation_alias="CONNECTOR_TLS_KEY_FILE")
+    tls_client_ca_file: Path | None = Field(
+        default=None, validation_alias="CONNECTOR_TLS_CLIENT_CA_FILE"
+    )
+    # Plaintext on a non-loopback address is refused unless this says it is on purpose.
+    allow_insecure: bool = Field(default=False, validation_alias="CONNECTOR_ALLOW_INSECURE")
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
@@ -90,6 +102,17 @@ class Settings(BaseSettings):
             raise ValueError("must be HOST:PORT, for example 127.0.0.1:50051")
         return value
 
+    @field_validator("metrics_listen")
+    @classmethod
+    def _check_metrics_listen(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be HOST:PORT, for example 0.0.0.0:9090 (or empty: off)")
+        return value
+
     @model_validator(mode="after")
     def _check_types(self) -> Settings:
         if not any(
@@ -102,6 +125,41 @@ class Settings(BaseSettings):
         ):
             raise ValueError("CONNECTOR_SYNC_*: at least one resource type must be switched on")
         return self
+
+    @model_validator(mode="after")
+    def _check_tls_files(self) -> Settings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError(
+                "CONNECTOR_TLS_CERT_FILE and CONNECTOR_TLS_KEY_FILE: set both or neither"
+            )
+        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
+            raise ValueError(
+                "CONNECTOR_TLS_CLIENT_CA_FILE needs CONNECTOR_TLS_CERT_FILE and "
+                "CONNECTOR_TLS_KEY_FILE: mutual TLS is TLS with client certificates"
+            )
+        return self
+
+    def server_tls(self) -> ServerTls | None:
+        """The listener's TLS material read from its files, or None for plaintext.
+
+        Raises SettingsError naming the variable when a file is unreadable, is not PEM, or the
+        key does not belong to the certificate (checked here so start-up fails with a reason
+        instead of gRPC's bare "failed to bind").
+        """
+        if self.tls_cert_file is None or self.tls_key_file is None:
+            return None
+        cert = read_pem(self.tls_cert_file, "CONNECTOR_TLS_CERT_FILE", "CERTIFICATE")
+        key = read_pem(self.tls_key_file, "CONNECTOR_TLS_KEY_FILE", "PRIVATE KEY")
+        check_key_pair(
+            (self.tls_cert_file, "CONNECTOR_TLS_CERT_FILE"),
+            (self.tls_key_file, "CONNECTOR_TLS_KEY_FILE"),
+        )
+        client_ca = None
+        if self.tls_client_ca_file is not None:
+            client_ca = read_pem(
+                self.tls_client_ca_file, "CONNECTOR_TLS_CLIENT_CA_FILE", "CERTIFICATE"
+            )
+        return ServerTls(cert_chain=cert, private_key=key, client_ca=client_ca)
 
     def secret_key(self) -> SecretStr:
         """The Clerk key from CLERK_SECRET_KEY or CLERK_SECRET_KEY_FILE; raises SettingsError."""
@@ -132,6 +190,59 @@ def _checked_key(key: SecretStr, variable: str) -> SecretStr:
             f"{variable} is malformed: a Clerk secret key starts with sk_live_ or sk_test_"
         )
     return key
+
+
+@dataclass(frozen=True)
+class ServerTls:
+    """PEM bytes for the gRPC listener; a client CA means client certificates are required."""
+
+    cert_chain: bytes
+    private_key: bytes = field(repr=False)
+    client_ca: bytes | None = None
+
+    @property
+    def mutual(self) -> bool:
+        return self.client_ca is not None
+
+
+def read_file(path: Path, variable: str) -> bytes:
+    """The bytes of a configured file, or a SettingsError naming `variable` (never content)."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise SettingsError(
+            f"{variable}: cannot read {path} ({exc.strerror or type(exc).__name__})"
+        ) from None
+
+
+def read_pem(path: Path, variable: str, kind: str) -> bytes:
+    """A PEM file's bytes; SettingsError naming `variable` if unreadable or not `kind`."""
+    data = read_file(path, variable)
+    # "PRIVATE KEY" also matches the "EC PRIVATE KEY" and "RSA PRIVATE KEY" PEM labels.
+    if b"-----BEGIN " not in data or f"{kind}-----".encode() not in data:
+        raise SettingsError(f"{variable}: {path} holds no PEM {kind.lower()}")
+    return data
+
+
+def check_key_pair(cert: tuple[Path, str], key: tuple[Path, str]) -> None:
+    """SettingsError unless the key file holds the (unencrypted) key of the certificate file.
+
+    Each argument is (path, the variable or flag that named it).
+    """
+
+    def no_passphrase() -> bytes:
+        # An encrypted key would otherwise make OpenSSL prompt on the terminal.
+        raise SettingsError(f"{key[1]}: the key is encrypted; gRPC needs it unencrypted")
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+            cert[0], key[0], password=no_passphrase
+        )
+    except ssl.SSLError as exc:
+        raise SettingsError(
+            f"{cert[1]} / {key[1]}: not a usable certificate and key pair "
+            f"({exc.reason or 'invalid'})"
+        ) from None
 
 
 def load_settings(**overrides: object) -> Settings:

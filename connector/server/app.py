@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import threading
 from collections.abc import Iterator
@@ -11,17 +12,20 @@ from dataclasses import dataclass
 
 import grpc
 import structlog
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from connector.clerk import ClerkClient
+from connector.metrics import ConnectorMetrics, MetricsServer
 from connector.resources.base import ResourceBuilder
 from connector.resources.organizations import OrganizationBuilder
 from connector.resources.permissions import OrganizationPermissionBuilder
 from connector.resources.roles import OrganizationRoleBuilder
 from connector.resources.users import UserBuilder
-from connector.server.service import Connector, add_servicers
-from connector.settings import Settings
+from connector.server.health import RECHECK_SECONDS, KeyHealth, KeyRechecker
+from connector.server.service import Connector, add_servicers, ignore_rpc
+from connector.server.tls import bind
+from connector.settings import ServerTls, Settings
 from connector.sync_cache import SyncCache
 
 log = structlog.get_logger(__name__)
@@ -58,10 +62,60 @@ def build_connector(settings: Settings, client: ClerkClient) -> Connector:
 
 
 @dataclass
+class Observability:
+    """Metrics and key health hooked into one Connector and its Clerk client."""
+
+    app: Connector
+    metrics: ConnectorMetrics
+    key_health: KeyHealth
+    metrics_server: MetricsServer | None = None
+    rechecker: KeyRechecker | None = None
+
+    @classmethod
+    def attach(
+        cls,
+        app: Connector,
+        metrics: ConnectorMetrics,
+        key_health: KeyHealth,
+        *,
+        metrics_listen: str = "",
+        key_recheck_seconds: float | None = None,
+    ) -> Observability:
+        app.client.stats.subscribe(metrics.observe_clerk_request)
+        app.client.stats.subscribe(key_health.observe)
+        app.observer = metrics.observe_rpc
+        watch = cls(app, metrics, key_health)
+        if metrics_listen:
+            try:
+                watch.metrics_server = MetricsServer(metrics, metrics_listen)
+            except OSError:
+                watch.stop()
+                raise
+            log.info("metrics_serving", listen=metrics_listen, port=watch.metrics_server.port)
+        if key_recheck_seconds is not None:
+            watch.rechecker = KeyRechecker(key_health, app.client.check_key, key_recheck_seconds)
+            watch.rechecker.start()
+        return watch
+
+    def stop_rechecks(self) -> None:
+        if self.rechecker is not None:
+            self.rechecker.stop()
+
+    def stop(self) -> None:
+        self.stop_rechecks()
+        if self.metrics_server is not None:
+            self.metrics_server.stop()
+        self.app.client.stats.unsubscribe(self.metrics.observe_clerk_request)
+        self.app.client.stats.unsubscribe(self.key_health.observe)
+        self.app.observer = ignore_rpc
+
+
+@dataclass
 class RunningServer:
     server: grpc.Server
     port: int
     health: health.HealthServicer
+    observability: Observability
 
     @property
     def address(self) -> str:
@@ -69,31 +123,75 @@ class RunningServer:
 
     def stop(self, grace: float = DRAIN_SECONDS) -> None:
         self.health.enter_graceful_shutdown()
+        self.observability.stop_rechecks()
         self.server.stop(grace).wait()
+        # After the drain: the last calls are counted and a scrape during the drain still works.
+        self.observability.stop()
 
 
-def start_server(app: Connector, listen: str) -> RunningServer:
-    """Start serving on `listen` (port 0 picks a free port) and return at once."""
+def start_server(
+    app: Connector,
+    listen: str,
+    *,
+    metrics_listen: str = "",
+    key_recheck_seconds: float | None = None,
+    tls: ServerTls | None = None,
+    allow_insecure: bool = False,
+) -> RunningServer:
+    """Start serving on `listen` (port 0 picks a free port) and return at once.
+
+    With `tls` the port speaks TLS (mutual TLS when it has a client CA); without it a
+    non-loopback `listen` is refused unless `allow_insecure` (see connector.server.tls.bind).
+
+    Metrics are always collected; `metrics_listen` (HOST:PORT) also serves them over HTTP.
+    With `key_recheck_seconds`, the key is checked once in the background at start and then
+    re-checked at that interval while Clerk rejects it (the long-running `serve` does this).
+    """
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_WORKERS))
     services = add_servicers(server, app)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    for name in ["", *services]:
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    metrics = ConnectorMetrics(active_syncs=app.cache.active_syncs)
+    # Sets "" and every c1 service SERVING; NOT_SERVING while Clerk rejects the key.
+    key_health = KeyHealth(health_servicer, services, on_change=metrics.set_key_valid)
     reflection.enable_server_reflection(
         [*services, health.SERVICE_NAME, reflection.SERVICE_NAME], server
     )
-    port = server.add_insecure_port(listen)
-    if port == 0:
-        raise OSError(f"cannot listen on {listen}")
+    port = bind(server, listen, tls, allow_insecure=allow_insecure)
     server.start()
     log.info("serving", listen=listen, port=port, resource_types=sorted(app.builders))
-    return RunningServer(server, port, health_servicer)
+    try:
+        watch = Observability.attach(
+            app,
+            metrics,
+            key_health,
+            metrics_listen=metrics_listen,
+            key_recheck_seconds=key_recheck_seconds,
+        )
+    except OSError:
+        server.stop(None).wait()
+        raise
+    return RunningServer(server, port, health_servicer, watch)
 
 
 @contextmanager
-def serving(app: Connector, listen: str) -> Iterator[RunningServer]:
-    running = start_server(app, listen)
+def serving(
+    app: Connector,
+    listen: str,
+    *,
+    metrics_listen: str = "",
+    key_recheck_seconds: float | None = None,
+    tls: ServerTls | None = None,
+    allow_insecure: bool = False,
+) -> Iterator[RunningServer]:
+    running = start_server(
+        app,
+        listen,
+        metrics_listen=metrics_listen,
+        key_recheck_seconds=key_recheck_seconds,
+        tls=tls,
+        allow_insecure=allow_insecure,
+    )
     try:
         yield running
     finally:
@@ -111,9 +209,26 @@ def in_process_server(settings: Settings) -> Iterator[RunningServer]:
         yield running
 
 
-def serve_until_signalled(app: Connector, listen: str) -> None:
+def serve_until_signalled(
+    app: Connector,
+    listen: str,
+    *,
+    metrics_listen: str = "",
+    tls: ServerTls | None = None,
+    allow_insecure: bool = False,
+) -> None:
     """Serve until SIGTERM or SIGINT, then drain in-flight calls for up to DRAIN_SECONDS."""
-    running = start_server(app, listen)
+    # Everything alive now (modules, schemas, descriptors) lives as long as the process: keep
+    # it out of the collector's full passes, which a large sync triggers again and again.
+    gc.freeze()
+    running = start_server(
+        app,
+        listen,
+        metrics_listen=metrics_listen,
+        key_recheck_seconds=RECHECK_SECONDS,
+        tls=tls,
+        allow_insecure=allow_insecure,
+    )
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -129,6 +244,7 @@ def serve_until_signalled(app: Connector, listen: str) -> None:
 
 
 __all__ = [
+    "Observability",
     "RunningServer",
     "build_connector",
     "clerk_client",

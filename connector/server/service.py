@@ -9,7 +9,9 @@ without leaking details.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import grpc
@@ -51,6 +53,8 @@ class Connector:
         self.client = client
         self.builders = {builder.type_id: builder for builder in builders}
         self.cache = cache
+        # Told about every finished RPC; the server sets it to its metrics (see server/app.py).
+        self.observer: RpcObserver = ignore_rpc
         self.resource_types = {
             type_id: builder.resource_type() for type_id, builder in sorted(self.builders.items())
         }
@@ -100,11 +104,67 @@ class Connector:
         )
 
 
-def _call(method: str, context: grpc.ServicerContext, work: Callable[[], R]) -> R:
+@dataclass(frozen=True)
+class RpcEvent:
+    """One finished RPC as observers (metrics) see it. Labels come from our own answer (served
+    type ids), never from request fields, so their cardinality stays bounded."""
+
+    method: str
+    code: grpc.StatusCode
+    seconds: float
+    items: int | None = None  # len(response.list) for List RPCs
+    emitted: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (kind, type) -> n
+    unresolved_role_keys: int = 0  # memberships whose role key matched no role
+
+
+RpcObserver = Callable[[RpcEvent], None]
+
+
+def ignore_rpc(_event: RpcEvent) -> None:
+    """The observer of a Connector nobody watches."""
+
+
+# Memberships whose role key matched no role, reported by the RPC running on this thread
+# (ListEntitlements of an organization, once per organization and sync).
+_unresolved_in_call: ContextVar[int] = ContextVar("unresolved_in_call", default=0)
+
+
+def rpc_event(
+    method: str,
+    code: grpc.StatusCode,
+    seconds: float,
+    response: object | None,
+    unresolved_role_keys: int = 0,
+) -> RpcEvent:
+    """The event of one RPC, counting what its List answer (if any) emits.
+
+    Every item of one List answer has the same kind and resource type (one type's resources,
+    or one resource's entitlements or grants), so the first item labels them all: counting
+    costs nothing per item.
+    """
+    listed = getattr(response, "list", None)
+    if listed is None:
+        return RpcEvent(method, code, seconds, unresolved_role_keys=unresolved_role_keys)
+    emitted: dict[tuple[str, str], int] = {}
+    if len(listed):
+        first = listed[0]
+        if isinstance(first, resource.Resource):
+            emitted["resource", first.id.resource_type] = len(listed)
+        elif isinstance(first, entitlement.Entitlement):
+            emitted["entitlement", first.resource.id.resource_type] = len(listed)
+        elif isinstance(first, grant.Grant):
+            emitted["grant", first.entitlement.resource.id.resource_type] = len(listed)
+    return RpcEvent(method, code, seconds, len(listed), emitted, unresolved_role_keys)
+
+
+def _call(app: Connector, method: str, context: grpc.ServicerContext, work: Callable[[], R]) -> R:
     started = time.perf_counter()
     code = grpc.StatusCode.OK
+    response: R | None = None
+    _unresolved_in_call.set(0)
     try:
-        return work()
+        response = work()
+        return response
     except Exception as exc:
         known = failure_for(exc)
         if known is None:
@@ -115,12 +175,16 @@ def _call(method: str, context: grpc.ServicerContext, work: Callable[[], R]) -> 
         context.abort_with_status(known.to_status())
         raise  # unreachable: abort raises
     finally:
+        seconds = time.perf_counter() - started
+        event = rpc_event(method, code, seconds, response, _unresolved_in_call.get())
+        extra = {} if event.items is None else {"items": event.items}
         log.info(
-            "rpc",
-            method=method,
-            status=code.name,
-            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            "rpc", method=method, status=code.name, duration_ms=round(seconds * 1000, 2), **extra
         )
+        try:
+            app.observer(event)
+        except Exception:
+            log.exception("rpc_observer_failed", method=method)  # never fails the RPC
 
 
 def _required_resource(message: resource.Resource, field: str) -> resource.Resource:
@@ -137,6 +201,7 @@ class ConnectorServicer(connector_grpc.ConnectorServiceServicer):
         self, request: connector.ConnectorServiceGetMetadataRequest, context: grpc.ServicerContext
     ) -> connector.ConnectorServiceGetMetadataResponse:
         return _call(
+            self.app,
             "GetMetadata",
             context,
             lambda: connector.ConnectorServiceGetMetadataResponse(metadata=self.app.metadata()),
@@ -150,7 +215,7 @@ class ConnectorServicer(connector_grpc.ConnectorServiceServicer):
             log.info("validated", instance=self.app.client.instance_kind)
             return connector.ConnectorServiceValidateResponse(sdk_version=SDK_VERSION)
 
-        return _call("Validate", context, work)
+        return _call(self.app, "Validate", context, work)
 
     def Cleanup(
         self, request: connector.ConnectorServiceCleanupRequest, context: grpc.ServicerContext
@@ -160,7 +225,7 @@ class ConnectorServicer(connector_grpc.ConnectorServiceServicer):
             log.info("sync_cleanup", active_sync_id=request.active_sync_id, released=released)
             return connector.ConnectorServiceCleanupResponse()
 
-        return _call("Cleanup", context, work)
+        return _call(self.app, "Cleanup", context, work)
 
 
 class ResourceTypesServicer(resource_grpc.ResourceTypesServiceServicer):
@@ -179,7 +244,7 @@ class ResourceTypesServicer(resource_grpc.ResourceTypesServiceServicer):
                 list=list(self.app.resource_types.values())
             )
 
-        return _call("ListResourceTypes", context, work)
+        return _call(self.app, "ListResourceTypes", context, work)
 
 
 class ResourcesServicer(resource_grpc.ResourcesServiceServicer):
@@ -209,7 +274,7 @@ class ResourcesServicer(resource_grpc.ResourcesServiceServicer):
                 list=page.items, next_page_token=page.next_token
             )
 
-        return _call("ListResources", context, work)
+        return _call(self.app, "ListResources", context, work)
 
 
 class ResourceGetterServicer(resource_grpc.ResourceGetterServiceServicer):
@@ -229,7 +294,7 @@ class ResourceGetterServicer(resource_grpc.ResourceGetterServiceServicer):
             found = builder.get_resource(self.app.context(request.active_sync_id), target.resource)
             return resource.ResourceGetterServiceGetResourceResponse(resource=found)
 
-        return _call("GetResource", context, work)
+        return _call(self.app, "GetResource", context, work)
 
 
 class EntitlementsServicer(entitlement_grpc.EntitlementsServiceServicer):
@@ -250,11 +315,12 @@ class EntitlementsServicer(entitlement_grpc.EntitlementsServiceServicer):
                 page_tokens.page_size(request.page_size),
                 request.page_token,
             )
+            _unresolved_in_call.set(page.unresolved_role_keys)
             return entitlement.EntitlementsServiceListEntitlementsResponse(
                 list=page.items, next_page_token=page.next_token
             )
 
-        return _call("ListEntitlements", context, work)
+        return _call(self.app, "ListEntitlements", context, work)
 
     def ListStaticEntitlements(
         self,
@@ -269,7 +335,7 @@ class EntitlementsServicer(entitlement_grpc.EntitlementsServiceServicer):
                 raise page_tokens.InvalidPageToken("static entitlements fit on one page")
             return entitlement.EntitlementsServiceListStaticEntitlementsResponse()
 
-        return _call("ListStaticEntitlements", context, work)
+        return _call(self.app, "ListStaticEntitlements", context, work)
 
 
 class GrantsServicer(grant_grpc.GrantsServiceServicer):
@@ -292,7 +358,7 @@ class GrantsServicer(grant_grpc.GrantsServiceServicer):
                 list=page.items, next_page_token=page.next_token
             )
 
-        return _call("ListGrants", context, work)
+        return _call(self.app, "ListGrants", context, work)
 
 
 class GrantManagerServicer(grant_grpc.GrantManagerServiceServicer):

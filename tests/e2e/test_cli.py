@@ -49,6 +49,28 @@ def env_for(fake: FakeClerk | None, **extra: str) -> dict[str, str]:
     return env
 
 
+KeyedEnv = Callable[..., dict[str, str]]
+
+
+@pytest.fixture(params=["CLERK_SECRET_KEY", "CLERK_SECRET_KEY_FILE"])
+def keyed(request: pytest.FixtureRequest, tmp_path: Path) -> KeyedEnv:
+    """Like env_for, but with a key (the canary by default) in the environment or in a
+    mounted-secret-style file: every command runs both ways and must echo neither."""
+
+    def make(fake: FakeClerk | None, key: str = CANARY, **extra: str) -> dict[str, str]:
+        env = env_for(fake, **extra)
+        env.pop("CLERK_SECRET_KEY", None)
+        if request.param == "CLERK_SECRET_KEY_FILE":
+            key_file = tmp_path / "clerk-secret-key"
+            key_file.write_text(key + "\n")
+            env["CLERK_SECRET_KEY_FILE"] = str(key_file)
+        else:
+            env["CLERK_SECRET_KEY"] = key
+        return env
+
+    return make
+
+
 def run(
     args: list[str], env: dict[str, str], cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -80,35 +102,46 @@ def assert_no_canary(*texts: str) -> None:
         assert CANARY[8:] not in text  # not even the part after the prefix
 
 
-def test_validate_ok_and_rejected(fake: FakeClerk) -> None:
-    ok = run(["validate"], env_for(fake))
+def test_validate_ok_and_rejected(fake: FakeClerk, keyed: KeyedEnv) -> None:
+    ok = run(["validate"], keyed(fake))
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.startswith("ok: the key is accepted by the development instance")
     assert f"({len(fake.dataset.users)} users)" in ok.stdout
     fake.secret_key = "sk_test_rotated_key_000"
-    rejected = run(["validate"], env_for(fake))
+    rejected = run(["validate"], keyed(fake))
     assert rejected.returncode == 1
     assert "rejected the secret key" in rejected.stderr
     assert_no_canary(ok.stdout, ok.stderr, rejected.stdout, rejected.stderr)
 
 
-def test_config_errors_name_the_setting(fake: FakeClerk) -> None:
+def test_config_errors_name_the_setting(fake: FakeClerk, keyed: KeyedEnv) -> None:
     missing = run(["validate"], env_for(None))
     assert missing.returncode == 2
     assert missing.stderr.strip().count("\n") == 0
     assert "CLERK_SECRET_KEY" in missing.stderr
-    bad = run(["serve"], env_for(fake, CONNECTOR_RATE_LIMIT_SHARE="7"))
+    bad = run(["serve"], keyed(fake, CONNECTOR_RATE_LIMIT_SHARE="7"))
     assert bad.returncode == 2
     assert "CONNECTOR_RATE_LIMIT_SHARE" in bad.stderr
-    bad_listen = run(["serve", "--listen", "nowhere"], env_for(fake))
+    bad_listen = run(["serve", "--listen", "nowhere"], keyed(fake))
     assert bad_listen.returncode == 2
     assert "CONNECTOR_LISTEN" in bad_listen.stderr
-    assert_no_canary(missing.stderr, bad.stderr, bad_listen.stderr)
+    exposed = run(["serve", "--listen", "0.0.0.0:1"], keyed(fake))  # plaintext, not loopback
+    assert exposed.returncode == 2
+    assert "CONNECTOR_ALLOW_INSECURE" in exposed.stderr
+    no_cert = keyed(fake, CONNECTOR_TLS_CERT_FILE="/nowhere.crt", CONNECTOR_TLS_KEY_FILE="/k")
+    unreadable = run(["serve"], no_cert)
+    assert unreadable.returncode == 2
+    assert "CONNECTOR_TLS_CERT_FILE: cannot read /nowhere.crt" in unreadable.stderr
+    malformed = run(["validate"], keyed(fake, key=CANARY + " pasted with a space"))
+    assert malformed.returncode == 2
+    assert "malformed" in malformed.stderr
+    outputs = [p.stdout + p.stderr for p in (missing, bad, bad_listen, exposed, unreadable)]
+    assert_no_canary(*outputs, malformed.stdout, malformed.stderr)
 
 
-def test_sync_in_process_writes_output(fake: FakeClerk, tmp_path: Path) -> None:
+def test_sync_in_process_writes_output(fake: FakeClerk, keyed: KeyedEnv, tmp_path: Path) -> None:
     out = tmp_path / "out.json"
-    done = run(["sync", "--output", str(out)], env_for(fake))
+    done = run(["sync", "--output", str(out)], keyed(fake))
     assert done.returncode == 0, done.stderr
     assert "organization" in done.stdout
     assert "unresolved role keys: 1 (org:ghost x1)" in done.stdout
@@ -118,20 +151,22 @@ def test_sync_in_process_writes_output(fake: FakeClerk, tmp_path: Path) -> None:
     assert_no_canary(done.stdout, done.stderr, body)
 
 
-def test_serve_health_reflection_sync_and_sigterm(fake: FakeClerk, tmp_path: Path) -> None:
+def test_serve_health_reflection_sync_and_sigterm(
+    fake: FakeClerk, keyed: KeyedEnv, tmp_path: Path
+) -> None:
     port = free_port()
     address = f"127.0.0.1:{port}"
-    server = start(["serve", "--listen", address], env_for(fake))
+    server = start(["serve", "--listen", address], keyed(fake))
     try:
 
         def healthy() -> subprocess.CompletedProcess[str] | None:
-            probe = run(["health", "--address", address, "--timeout", "1"], env_for(None))
+            probe = run(["health", "--address", address, "--timeout", "1"], keyed(None))
             return probe if probe.returncode == 0 else None
 
         health = poll(healthy)
         assert health.stdout.strip() == "serving"
         # The container's HEALTHCHECK runs `health` bare: it finds the port from CONNECTOR_LISTEN.
-        bare = run(["health"], {**env_for(None), "CONNECTOR_LISTEN": f"0.0.0.0:{port}"})
+        bare = run(["health"], keyed(None, CONNECTOR_LISTEN=f"0.0.0.0:{port}"))
         assert bare.returncode == 0, bare.stderr
 
         with grpc.insecure_channel(address) as channel:
@@ -149,9 +184,10 @@ def test_serve_health_reflection_sync_and_sigterm(fake: FakeClerk, tmp_path: Pat
         } <= services
 
         out = tmp_path / "remote.json"
-        synced = run(["sync", "--connect", address, "--output", str(out)], env_for(None))
+        synced = run(["sync", "--connect", address, "--output", str(out)], keyed(None))
         assert synced.returncode == 0, synced.stderr
         assert_no_canary(synced.stdout, synced.stderr, out.read_text())
+        assert_no_canary(health.stdout, health.stderr, bare.stdout, bare.stderr)
     finally:
         server.send_signal(signal.SIGTERM)
         stdout, stderr = server.communicate(timeout=30)
@@ -164,11 +200,11 @@ def test_serve_health_reflection_sync_and_sigterm(fake: FakeClerk, tmp_path: Pat
     assert_no_canary(stdout, stderr)
 
 
-def test_fake_clerk_command_serves_http() -> None:
+def test_fake_clerk_command_serves_http(keyed: KeyedEnv) -> None:
     port = free_port()
     proc = start(
         ["fake-clerk", "--port", str(port), "--dataset", "demo", "--secret-key", CANARY],
-        env_for(None),
+        keyed(None),
     )
     try:
 
@@ -192,8 +228,31 @@ def test_fake_clerk_command_serves_http() -> None:
     assert_no_canary(stdout, stderr)
 
 
-def test_demo_prints_the_summary(tmp_path: Path) -> None:
-    done = run(["demo", "--output", str(tmp_path / "demo.json")], env_for(None), cwd=tmp_path)
+def test_demo_prints_the_summary(tmp_path: Path, keyed: KeyedEnv) -> None:
+    done = run(["demo", "--output", str(tmp_path / "demo.json")], keyed(None), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Who holds which role in which organization" in done.stdout
-    assert (tmp_path / "demo.json").exists()
+    assert_no_canary(done.stdout, done.stderr, (tmp_path / "demo.json").read_text())
+
+
+def test_health_liveness_tolerates_a_rejected_key(fake: FakeClerk, keyed: KeyedEnv) -> None:
+    """Readiness fails while Clerk rejects the key; liveness must not, as a restart cannot help."""
+    fake.secret_key = "sk_test_rotated_key_000"
+    port = free_port()
+    env = keyed(fake, CONNECTOR_LISTEN=f"127.0.0.1:{port}")
+    server = start(["serve"], env)
+    try:
+
+        def not_serving() -> subprocess.CompletedProcess[str] | None:
+            probe = run(["health", "--timeout", "1"], env)
+            return probe if probe.stdout.strip() == "not_serving" else None
+
+        ready = poll(not_serving)
+        assert ready.returncode == 1
+        alive = run(["health", "--liveness", "--timeout", "1"], env)
+        assert alive.returncode == 0, alive.stderr
+        assert alive.stdout.strip() == "not_serving"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        stdout, stderr = server.communicate(timeout=30)
+    assert_no_canary(stdout, stderr, ready.stdout, ready.stderr, alive.stdout, alive.stderr)
