@@ -394,7 +394,7 @@ def test_oversized_body_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         client.users_page(limit=10, starting_after=None)
 
 
-def test_one_debug_log_event_per_request() -> None:
+def test_one_info_log_event_per_request() -> None:
     clock = FakeClock()
     responses = sequence(json_response(clerk_errors("x", "y", "trace-log"), status=500), USERS_OK)
     with capture_logs() as logs, make_client(responses, clock) as client:
@@ -404,7 +404,7 @@ def test_one_debug_log_event_per_request() -> None:
     assert [e["attempt"] for e in events] == [1, 2]
     assert [e["status"] for e in events] == [500, 200]
     assert events[0]["clerk_trace_id"] == "trace-log"
-    assert all(e["route"] == "/users" and e["log_level"] == "debug" for e in events)
+    assert all(e["route"] == "/users" and e["log_level"] == "info" for e in events)
     assert all(isinstance(e["duration_ms"], float) for e in events)
 
 

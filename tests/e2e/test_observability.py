@@ -321,7 +321,7 @@ def test_sync_logs_json_events_per_clerk_request_and_per_rpc(tmp_path: Path) -> 
         assert e["attempt"] >= 1
         assert isinstance(e["rate_limit_wait_ms"], float)
         assert "clerk_trace_id" in e
-        assert e["level"] == "debug"
+        assert e["level"] == "info"
         assert isinstance(e["timestamp"], str)
     ids = dataset_ids(data)
     assert not any(item_id in e["route"] for e in requests for item_id in ids)  # templates only
