@@ -8,11 +8,12 @@ BUF     := $(TOOLS)/node_modules/.bin/buf
 BUF_VERSION := 1.75.0
 IMAGE   ?= clerk-connector:dev
 
-.PHONY: help install demo test check lint typecheck proto proto-check fmt pytest docker-lint image clean
+.PHONY: help install demo test check lint typecheck proto proto-check fmt pytest docker-lint image bench clean
 
 help:
 	@echo "make demo    - run the demo: fake Clerk + connector + a platform-style sync"
 	@echo "make test    - lint, type-check, proto checks and the full test suite"
+	@echo "make bench   - sync S/M/L instances against the rate-limited fake Clerk; writes docs/benchmarks.md"
 	@echo "make proto   - regenerate connector/pb from proto/"
 	@echo "make image   - build the container image (needs podman or docker)"
 
@@ -61,6 +62,11 @@ fmt: install $(BUF)
 
 docker-lint: install
 	$(BIN)/hadolint Dockerfile
+
+# Minutes, not seconds: L at the development rate is bound by Clerk's 100 requests / 10 s.
+# BENCH_ARGS narrows it, e.g. make bench BENCH_ARGS="--sizes S,M --rates production --no-write".
+bench: install
+	$(PY) -m tests.bench $(BENCH_ARGS)
 
 image:
 	podman build --isolation chroot -t $(IMAGE) . || docker build -t $(IMAGE) .
