@@ -9,9 +9,12 @@ Offset lists (`limit`/`offset`, ascending `created_at`) have no cursor, so a row
 listing shifts later rows one place left and the row that crosses the page boundary would be
 skipped silently. `iter_offset_pages` therefore overlaps consecutive pages by one row: the next
 page must start with a row already read. If it does not (or comes back empty), rows before it
-were deleted, and the loop steps back a page and reads forward again until the pages join up, so
-no row that existed for the whole listing is lost. Rows created during the listing sort last and
-are read at the end. This relies on the ascending `created_at` order the client asks for.
+were deleted, and the loop steps back and reads forward again until the pages join up, so no row
+that existed for the whole listing is lost. The step back starts small (4 rows) and grows
+fourfold while pages keep failing to join, up to a whole page: a few deletions cost a few rows
+of re-reading, and a busy instance still makes progress. Rows created during the listing sort
+last and are read at the end. This relies on the ascending `created_at` order the client asks
+for.
 
 With `window` > 1 the loop also asks for up to `window` pages ahead, at the offsets it will reach
 if no row moves, so a long listing keeps several requests in flight within the rate budget.
@@ -30,7 +33,8 @@ from connector.clerk.models import OffsetPage
 
 MAX_PAGE_SIZE = 500
 DEFAULT_MAX_PAGES = 100_000
-DEFAULT_MAX_REWINDS = 100
+# Step-backs in a row without reading a new row before the loop gives up (a hostile server).
+DEFAULT_MAX_REWINDS = 20
 
 
 class HasId(Protocol):
@@ -143,24 +147,26 @@ def _walk(
     seen: set[str] = set()
     offset = 0
     stepped_back = False
-    rewinds = 0
+    rewinds = 0  # step-backs since a page last brought a new row
     for _ in range(max_pages):
         page = pages.get(offset)
         rows = page.data
         if offset > 0 and (not rows or rows[0].id not in seen):
             # Rows before `offset` were deleted since the previous page, so rows may have moved
-            # from this page into the last one unread. Step back until a page starts with a row
-            # already read; this page's rows are read again on the way forward.
+            # from this page into the last one unread. Step back, further each time, until a
+            # page starts with a row already read; rows are read again on the way forward.
             rewinds += 1
             if rewinds > max_rewinds:
                 raise ClerkPagingError(
-                    route, detail=f"the list kept shifting ({max_rewinds} rewinds)"
+                    route, detail=f"the list kept shifting ({max_rewinds} step-backs in a row)"
                 )
-            offset = max(0, offset - (page_size - 1))
+            offset = max(0, offset - min(page_size - 1, 4**rewinds))
             stepped_back = True
             pages.discard()  # read at offsets that assumed no row had moved
             continue
         fresh = _unseen(rows, seen)
+        if fresh:
+            rewinds = 0
         # A forward step starts at the last row read, which deletions only move earlier: a full
         # page of rows already seen there means the server did not apply the offset.
         if not fresh and len(rows) >= page_size and not stepped_back:
