@@ -37,6 +37,7 @@ class Member(NamedTuple):
 
 
 _FIELDS = len(Member._fields)
+_USER_ID = Member._fields.index("user_id")
 
 
 class _Interner:
@@ -100,7 +101,7 @@ class MembershipIndex:
             if count % _CHECK_EVERY == 0 and closed.is_set():
                 raise ScopeClosed("the sync ended while its memberships were being read")
             growing.setdefault(org_id, []).extend(member)
-        index = cls({org_id: tuple(flat) for org_id, flat in growing.items()})
+        index = cls({org_id: _newest_per_user(flat) for org_id, flat in growing.items()})
         log.info(
             "memberships_prefetched",
             memberships=len(index),
@@ -112,4 +113,25 @@ class MembershipIndex:
 
 def read_one_organization(client: ClerkClient, organization_id: str) -> list[Member]:
     """The memberships of one organization, read on their own (no sync to share them with)."""
-    return [member for _, member in compact(client.list_organization_memberships(organization_id))]
+    flat = [
+        field
+        for _, member in compact(client.list_organization_memberships(organization_id))
+        for field in member
+    ]
+    return MembershipIndex({organization_id: _newest_per_user(flat)}).members(organization_id)
+
+
+def _newest_per_user(flat: list[str]) -> tuple[str, ...]:
+    """One membership per user, the last one listed (the newest: lists are oldest first).
+
+    A user removed and added again while the list was read shows up twice; both would emit
+    the same grant ids. Only the later one still exists.
+    """
+    kept: list[list[str]] = []
+    users: set[str] = set()
+    for start in range(len(flat) - _FIELDS, -1, -_FIELDS):
+        member = flat[start : start + _FIELDS]
+        if member[_USER_ID] not in users:
+            users.add(member[_USER_ID])
+            kept.append(member)
+    return tuple(field for member in reversed(kept) for field in member)
