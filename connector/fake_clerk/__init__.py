@@ -5,9 +5,14 @@ the connector reads, with switchable faults and a rate limit, over generated or 
 
     with FakeClerk(generate(users=1000, organizations=50, memberships=3000)) as fake:
         ...  # point the client at fake.url with fake.secret_key
+
+Hooks run before every request: `Churn` creates and deletes rows between requests, `FaultMix`
+switches on random one-shot faults (`fake.hooks = [Churn(fake.dataset, rate=1.0, seed=3)]`).
 """
 
+from connector.fake_clerk.churn import Churn, ChurnRecord, Mutation, RequestHook, Rows
 from connector.fake_clerk.dataset import Dataset, awkward, demo, generate
+from connector.fake_clerk.fault_mix import FaultMix
 from connector.fake_clerk.faults import Fault, FaultKind, Faults, MalformedBody
 from connector.fake_clerk.ratelimit import RateLimit
 from connector.fake_clerk.server import DEFAULT_SECRET_KEY, FakeClerk, serve
@@ -15,13 +20,19 @@ from connector.fake_clerk.stats import Stats, StatsSnapshot
 
 __all__ = [
     "DEFAULT_SECRET_KEY",
+    "Churn",
+    "ChurnRecord",
     "Dataset",
     "FakeClerk",
     "Fault",
     "FaultKind",
+    "FaultMix",
     "Faults",
     "MalformedBody",
+    "Mutation",
     "RateLimit",
+    "RequestHook",
+    "Rows",
     "Stats",
     "StatsSnapshot",
     "awkward",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from connector.fake_clerk import errors, render
+from connector.fake_clerk.churn import RequestHook
 from connector.fake_clerk.errors import ApiError
 from connector.fake_clerk.faults import (
     PAGING_KINDS,
@@ -73,6 +74,8 @@ class ClerkApp:
         self.stats = stats
         self._limiter: RateLimiter | None = None
         self.rate_limit = rate_limit
+        # Replaced as a whole (never mutated) so handler threads can iterate it safely.
+        self.hooks: tuple[RequestHook, ...] = ()
 
     @property
     def rate_limit(self) -> RateLimit | None:
@@ -126,6 +129,7 @@ class ClerkApp:
         else:
             route_name = f"{method} {found[0].template}"
         self.stats.request(route_name, headers.get("Clerk-API-Version"))
+        self._run_hooks(route_name)
 
         transport: Fault | None = None
         try:
@@ -145,12 +149,24 @@ class ClerkApp:
             return _malformed(transport, reply)
         return reply
 
+    def _run_hooks(self, route_name: str) -> None:
+        """Churn and other between-request changes, before the request sees any data."""
+        for hook in self.hooks:
+            try:
+                hook(route_name)
+            except Exception as exc:  # a bug in a test's hook: record it, serve the request
+                self.stats.exception(f"hook before {route_name}: {type(exc).__name__}: {exc}")
+
     def _gatekeep(self, path: str, route_name: str) -> None:
-        """Rate limit, then the slow fault (a throttled request is answered at once)."""
+        """Rate limit (real or faulted), then the slow fault (a throttled request is answered
+        at once)."""
         if self._limiter is not None:
             wait = self._limiter.acquire()
             if wait is not None:
                 raise errors.too_many_requests(wait)
+        limited = self.faults.take({FaultKind.RATE_LIMITED}, path, route_name)
+        if limited is not None:
+            raise errors.too_many_requests(limited.retry_after)
         slow = self.faults.take({FaultKind.SLOW}, path, route_name)
         if slow is not None:
             time.sleep(slow.seconds)

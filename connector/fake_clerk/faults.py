@@ -7,9 +7,10 @@ limits it to an API path prefix matched by whole segments, relative to `/v1` (`"
 template as `fake.stats` names it (e.g. `"GET /organizations/{id}/memberships"`).
 
 Transport faults: `server_error` (500/502/503; 503 answers `maintenance_mode`), `slow` (sleep, then
-answer normally or with the next fault), `drop_connection` (close without a response, or after
-half the body), `malformed_body` (200 with a broken or unexpected body) and `revoke_key` (answer
-as if the client's key were wrong). Paging faults change which rows a list returns:
+answer normally or with the next fault), `rate_limited` (429 with Retry-After, whatever the rate
+limit says), `drop_connection` (close without a response, or after half the body),
+`malformed_body` (200 with a broken or unexpected body) and `revoke_key` (answer as if the
+client's key were wrong). Paging faults change which rows a list returns:
 `ignore_paging` (always the first page), `stale_pages` (the page before the one asked for, so only
 rows already seen) and `short_pages` (at most `size` rows, whatever `limit` says).
 """
@@ -25,6 +26,7 @@ from enum import StrEnum
 class FaultKind(StrEnum):
     SERVER_ERROR = "server_error"
     SLOW = "slow"
+    RATE_LIMITED = "rate_limited"
     DROP_CONNECTION = "drop_connection"
     MALFORMED_BODY = "malformed_body"
     REVOKED_KEY = "revoked_key"
@@ -55,6 +57,7 @@ class Fault:
     times: int | None = None  # None: until cleared
     status: int = 500  # server_error
     seconds: float = 0.0  # slow
+    retry_after: int = 1  # rate_limited: the Retry-After seconds
     body: MalformedBody = MalformedBody.TRUNCATED  # malformed_body
     mid_body: bool = False  # drop_connection: send the headers and half the body first
     size: int = 1  # short_pages: rows per page
@@ -140,6 +143,27 @@ class Faults:
         if seconds < 0:
             raise ValueError("seconds must not be negative")
         return self.add(Fault(FaultKind.SLOW, path=path, route=route, times=times, seconds=seconds))
+
+    def rate_limited(
+        self,
+        retry_after: int = 1,
+        *,
+        times: int | None = None,
+        path: str | None = None,
+        route: str | None = None,
+    ) -> Fault:
+        """Answer 429 `too_many_requests` with `Retry-After: retry_after` (a Retry-After storm)."""
+        if retry_after < 0:
+            raise ValueError("retry_after must not be negative")
+        return self.add(
+            Fault(
+                FaultKind.RATE_LIMITED,
+                path=path,
+                route=route,
+                times=times,
+                retry_after=retry_after,
+            )
+        )
 
     def drop_connection(
         self,

@@ -5,6 +5,7 @@
         client = httpx.Client(base_url=fake.url, headers=auth)  # fake.url ends in /v1
         fake.faults.server_error(503, times=2, path="/users")
         fake.rate_limit = RateLimit(requests=100, per_seconds=10)
+        fake.hooks = [Churn(fake.dataset, rate=1.0, seed=3)]  # rows change between requests
         ...
         fake.stats.by_route["GET /users"]
 
@@ -17,12 +18,13 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
 from connector.fake_clerk.app import ClerkApp
+from connector.fake_clerk.churn import RequestHook
 from connector.fake_clerk.faults import Faults
 from connector.fake_clerk.fragments import DEFAULT_BUDGET_BYTES
 from connector.fake_clerk.ratelimit import RateLimit
@@ -171,6 +173,15 @@ class FakeClerk:
     def rate_limit(self, limit: RateLimit | None) -> None:
         """Switch the rate limit on (a fresh window), change it, or off with None."""
         self._app.rate_limit = limit
+
+    @property
+    def hooks(self) -> tuple[RequestHook, ...]:
+        return self._app.hooks
+
+    @hooks.setter
+    def hooks(self, hooks: Iterable[RequestHook]) -> None:
+        """Callables run with the route name before each request, e.g. a `Churn`."""
+        self._app.hooks = tuple(hooks)
 
     def warm_cache(self) -> int:
         """Pre-encode users, then memberships, up to `cache_bytes`; returns the bytes cached.

@@ -17,7 +17,7 @@ import structlog
 
 from connector import ids
 from connector.catalog import RoleCatalog
-from connector.clerk import ClerkPagingError, Organization, Role
+from connector.clerk import Organization, Role
 from connector.protocol import (
     entitlement,
     grant,
@@ -30,7 +30,7 @@ from connector.protocol import (
 )
 from connector.resources.base import Page, ResourceBuilder, SyncContext, keyset_page, principal
 from connector.resources.memberships import Member, MembershipIndex, read_one_organization
-from connector.resources.stream import advance, read_position
+from connector.resources.stream import offset_page
 
 log = structlog.get_logger(__name__)
 
@@ -109,24 +109,12 @@ class OrganizationBuilder(ResourceBuilder):
         ctx.scope.start(MEMBERSHIPS, lambda: MembershipIndex.read(ctx.client, ctx.scope.closed))
 
     def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource.Resource]:
-        position = read_position(token, _KIND, int, 0)
-        page = ctx.client.organizations_page(limit=size, offset=position.cursor)
-        next_offset = position.cursor + len(page.data)
-        if len(page.data) < size and next_offset < page.total_count:
-            # A short page that Clerk's own total says is not the end: stopping here would
-            # present a partial list as complete.
-            raise ClerkPagingError(
-                _ROUTE,
-                detail=f"a short page at offset {position.cursor} of {page.total_count} rows",
-            )
-        result = advance(
+        result = offset_page(
             route=_ROUTE,
             kind=_KIND,
-            raw=page.data,
-            position=position,
-            requested=size,
-            exhausted=len(page.data) < size or next_offset >= page.total_count,
-            next_cursor=next_offset,
+            token=token,
+            size=size,
+            fetch=ctx.client.organizations_page,
             created_at=lambda org: org.created_at,
             object_id=lambda org: org.id,
         )

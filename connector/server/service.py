@@ -30,7 +30,7 @@ from connector.protocol import (
     resource,
     resource_grpc,
 )
-from connector.resources.base import ResourceBuilder, SyncContext
+from connector.resources.base import ResourceBuilder, ResourceNotFound, SyncContext
 from connector.server.errors import BadRequest, UnknownResourceType, failure_for
 from connector.sync_cache import SyncCache
 
@@ -190,7 +190,17 @@ def _call(app: Connector, method: str, context: grpc.ServicerContext, work: Call
 def _required_resource(message: resource.Resource, field: str) -> resource.Resource:
     if not message.id.resource_type or not message.id.resource:
         raise BadRequest(f"{field}.id (resource_type and resource) is required")
+    _addressable(message.id.resource, f"{field}.id.resource")
     return message
+
+
+# Ids no Clerk object has and no URL path segment can carry (the client refuses to send them).
+_UNADDRESSABLE_IDS = frozenset({".", ".."})
+
+
+def _addressable(object_id: str, field: str) -> None:
+    if object_id in _UNADDRESSABLE_IDS:
+        raise ResourceNotFound(f"{field} {object_id!r} names no object")
 
 
 class ConnectorServicer(connector_grpc.ConnectorServiceServicer):
@@ -291,6 +301,7 @@ class ResourceGetterServicer(resource_grpc.ResourceGetterServiceServicer):
             if not target.resource_type or not target.resource:
                 raise BadRequest("resource_id (resource_type and resource) is required")
             builder = self.app.builder(target.resource_type)
+            _addressable(target.resource, "resource_id.resource")
             found = builder.get_resource(self.app.context(request.active_sync_id), target.resource)
             return resource.ResourceGetterServiceGetResourceResponse(resource=found)
 

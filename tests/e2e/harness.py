@@ -13,8 +13,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import grpc
+import httpx
 
 from connector.clerk import ClerkClient, RequestBudget
+from connector.clerk.paging import MAX_PAGE_SIZE
 from connector.fake_clerk import Dataset, FakeClerk
 from connector.server.app import RunningServer, build_connector, serving
 from connector.server.service import Connector
@@ -36,6 +38,11 @@ class VirtualTime:
     def sleep(self, seconds: float) -> None:
         self._offset += max(seconds, 0.0)
         time.sleep(0.001)
+
+    @property
+    def waited(self) -> float:
+        """Virtual seconds slept so far."""
+        return self._offset
 
 
 @dataclass
@@ -147,3 +154,38 @@ def expected_ids(data: Dataset, *, served: frozenset[str] | None = None) -> Expe
                 if held is not None:
                     grants.add(f"organization:{org_id}:{held.id}:user:{user_id}")
     return ExpectedIds(resources, entitlements, grants, unresolved)
+
+
+@contextmanager
+def connector_with(
+    fake: FakeClerk,
+    *,
+    clerk_page_size: int = MAX_PAGE_SIZE,
+    transport: httpx.BaseTransport | None = None,
+    clock: VirtualTime | None = None,
+    max_retries: int = 2,
+    timeout: float = 2.0,
+) -> Iterator[Connected]:
+    """`connector_for` in virtual time, plus what churn and fault tests need: a small page size
+    for the client's internal offset listings (so rows move across page boundaries), an httpx
+    transport (to emulate what the HTTP/1.1 fake cannot) and a clock the test can read."""
+    settings = load_settings(CLERK_SECRET_KEY=fake.secret_key, CLERK_API_URL=fake.url)
+    virtual = clock or VirtualTime()
+    client = ClerkClient(
+        settings.clerk_api_url,
+        settings.secret_key(),
+        max_retries=max_retries,
+        timeout=timeout,
+        sleep=virtual.sleep,
+        clock=virtual.monotonic,
+        transport=transport,
+        page_size=clerk_page_size,
+        budget=RequestBudget(100_000, 1.0, clock=virtual.monotonic, sleep=virtual.sleep),
+    )
+    app = build_connector(settings, client)
+    with (
+        client,
+        serving(app, "127.0.0.1:0") as server,
+        grpc.insecure_channel(server.address) as channel,
+    ):
+        yield Connected(fake, server, channel, client, app)
