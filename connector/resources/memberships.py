@@ -127,6 +127,8 @@ def _newest_per_user(flat: list[str]) -> tuple[str, ...]:
     A user removed and added again while the list was read shows up twice; both would emit
     the same grant ids. Only the later one still exists.
     """
+    if len(set(flat[_USER_ID::_FIELDS])) * _FIELDS == len(flat):
+        return tuple(flat)  # the usual case: nobody listed twice
     kept: list[list[str]] = []
     users: set[str] = set()
     for start in range(len(flat) - _FIELDS, -1, -_FIELDS):
