@@ -281,6 +281,51 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def targets(rows: list[Row]) -> str:
+    """Issue 4's targets, each with the rows it is judged on and whether they meet it."""
+
+    def verdict(name: str, judged: list[Row], ok: bool, figures: str) -> str:
+        if not judged:
+            return f"- {name}: not measured in this run"
+        return f"- {name}: {'met' if ok else '**not met**'} ({figures})"
+
+    dev_ml = [r for r in rows if r.rate.name == "development" and r.size.name in ("M", "L")]
+    large = [r for r in rows if r.size.name == "L"]
+    lines = [
+        verdict(
+            "requests <= 1.05 x bound, every size",
+            rows,
+            all(r.requests <= 1.05 * r.bound for r in rows),
+            ", ".join(f"{r.size.name}/{r.rate.name} {r.requests / r.bound:.3f}" for r in rows),
+        ),
+        verdict(
+            "zero 429s with the default share",
+            rows,
+            all(r.rate_limited == 0 for r in rows),
+            f"{sum(r.rate_limited for r in rows)} in all",
+        ),
+        verdict(
+            "wall <= 1.15 x rate bound at M and L, development rate",
+            dev_ml,
+            all(r.wall <= 1.15 * r.rate_bound for r in dev_ml),
+            ", ".join(f"{r.size.name} {r.wall / r.rate_bound:.2f}" for r in dev_ml),
+        ),
+        verdict(
+            "server CPU <= 15 µs per emitted object (L)",
+            large,
+            all(r.cpu_us_per_object <= 15 for r in large),
+            ", ".join(f"{r.rate.name} {r.cpu_us_per_object:.1f} µs" for r in large),
+        ),
+        verdict(
+            "server peak RSS <= 250 MB at L",
+            large,
+            all(r.rss_mb <= 250 for r in large),
+            ", ".join(f"{r.rate.name} {r.rss_mb:.0f} MB" for r in large),
+        ),
+    ]
+    return "\n".join(lines)
+
+
 def report(rows: list[Row]) -> str:
     routes = "\n".join(
         f"- {row.size.name}/{row.rate.name}: "
@@ -314,6 +359,9 @@ production 1000 / 10 s); the connector spends its default share of 0.5 of it.
 Sizes: {sizes}; 5 roles, 20 permissions and 2 role sets.
 
 {table(rows)}
+
+Targets:
+{targets(rows)}
 
 Requests by route:
 {routes}
