@@ -1,14 +1,13 @@
 """HTTP transport for Clerk's Backend API: authentication, rate limit, retries, error mapping.
 
-`ClerkHttp.get_json` sends one logical GET: it waits for the shared `RequestBudget`, retries
+`ClerkHttp.get_bytes` sends one logical GET: it waits for the shared `RequestBudget`, retries
 429 (after Retry-After, pausing every caller of the budget), 5xx, timeouts and dropped connections,
-maps the final status to a `ClerkError`, and returns the decoded JSON. Only GETs exist here, so
-every retry is safe.
+maps the final status to a `ClerkError`, and returns the body for the client to parse and
+validate in one pass. Only GETs exist here, so every retry is safe.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import re
@@ -196,12 +195,6 @@ class ClerkHttp:
     def close(self) -> None:
         self._client.close()
 
-    def get_json(
-        self, route: str, path: str, params: Mapping[str, ParamValue] | None = None
-    ) -> object:
-        """GET `path` and return its decoded JSON body (see `get_bytes`)."""
-        return _decode(route, 200, self.get_bytes(route, path, params))
-
     def get_bytes(
         self, route: str, path: str, params: Mapping[str, ParamValue] | None = None
     ) -> bytes:
@@ -331,13 +324,6 @@ def _param_text(value: ParamValue) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _decode(route: str, status: int, body: bytes) -> object:
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        raise ClerkResponseError(route, status=status, detail="body is not valid JSON") from None
 
 
 def _retry_after(headers: httpx.Headers, *, default: float) -> float:

@@ -26,6 +26,7 @@ from connector.logs import redact
 from connector.page_tokens import InvalidPageToken
 from connector.protocol import pack, ratelimit, timestamp_ms
 from connector.resources.base import ResourceNotFound
+from connector.sync_cache import ScopeClosed
 
 
 class BadRequest(ValueError):
@@ -72,6 +73,11 @@ def failure_for(exc: BaseException) -> Failure | None:
         case ClerkError():
             # Unusable bodies, paging that does not advance, 4xx on our own requests.
             return Failure(grpc.StatusCode.INTERNAL, text)
+        case ScopeClosed():
+            # The call waited on a read of a sync that was cleaned up (or expired) meanwhile.
+            return Failure(
+                grpc.StatusCode.ABORTED, f"the sync ended while this call waited: {text}"
+            )
     return None
 
 

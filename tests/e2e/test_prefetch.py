@@ -8,6 +8,9 @@ import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import grpc
+import pytest
+
 from connector.fake_clerk import FakeClerk, awkward, generate
 from connector.protocol import (
     connector,
@@ -136,6 +139,25 @@ def test_cleanup_during_the_prefetch_stops_it() -> None:
         reads = fake.stats.snapshot().by_route.get("GET /organization_memberships", 0)
     # 3000 memberships need 7 pages; the closed scope stops after those already in flight.
     assert reads < 7
+
+
+def test_a_call_waiting_on_the_prefetch_is_aborted_when_its_sync_is_cleaned_up() -> None:
+    data = generate(users=300, organizations=20, memberships=3000, seed=7)
+    with FakeClerk(data, secret_key=TEST_KEY) as fake, connector_for(fake) as conn:
+        fake.faults.slow(0.3, route="GET /organization_memberships")
+        org = first_organization(conn, "sync-gone")
+        stub = entitlement_grpc.EntitlementsServiceStub(conn.channel)
+        request = entitlement.EntitlementsServiceListEntitlementsRequest(
+            resource=org, active_sync_id="sync-gone"
+        )
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(stub.ListEntitlements, request, timeout=30)
+            threading.Event().wait(0.2)  # the call is now waiting on the membership read
+            cleanup(conn, "sync-gone")
+            with pytest.raises(grpc.RpcError) as caught:
+                waiting.result()
+    assert caught.value.code() is grpc.StatusCode.ABORTED
+    assert "sync ended" in (caught.value.details() or "")
 
 
 # -- platform calls ----------------------------------------------------------------------------
