@@ -10,11 +10,12 @@ Calls without a sync id get a throwaway scope: always correct, just more Clerk r
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import structlog
@@ -35,6 +36,9 @@ class SyncScope:
 
     def __init__(self, executor: ThreadPoolExecutor | None = None) -> None:
         self._values: dict[Hashable, Future[Any]] = {}
+        # Background loads not yet finished: the pool's task and the load it runs.
+        self._jobs: dict[Hashable, tuple[Future[None], Callable[[], Any]]] = {}
+        self._started: set[Hashable] = set()
         self._recent: OrderedDict[Hashable, Any] = OrderedDict()
         self._guard = threading.Lock()
         self._executor = executor
@@ -47,22 +51,37 @@ class SyncScope:
         return self._executor is not None
 
     def memo(self, key: Hashable, load: Callable[[], T]) -> T:
-        """The value for `key`, loading it here unless another call is (or was) loading it."""
+        """The value for `key`, loading it here unless another call is (or was) loading it.
+
+        A background load still queued behind other syncs' loads is taken over and run here,
+        so one sync never waits for another's turn on the shared threads.
+        """
         future, owner = self._claim(key)
+        if not owner:
+            queued = self._take_queued(key)
+            if queued is not None:
+                owner, load = True, queued
         if owner:
             self._run(key, future, load)
         return future.result()  # type: ignore[no-any-return]
 
     def start(self, key: Hashable, load: Callable[[], Any]) -> None:
-        """Begin loading `key` in the background; a later `memo(key, ...)` waits for it.
+        """Begin loading `key` in the background, once per sync; a later `memo(key, ...)` waits
+        for it (and, if that load failed, loads again itself).
 
         A throwaway scope does nothing: its values would be gone before anyone asked.
         """
         if self._executor is None:
             return
+        with self._guard:
+            if key in self._started or self.closed.is_set():
+                return
+            self._started.add(key)
         future, owner = self._claim(key)
         if owner:
-            self._executor.submit(self._run_quietly, key, future, load)
+            with self._guard:
+                job = self._executor.submit(self._run_quietly, key, future, load)
+                self._jobs[key] = (job, load)
 
     def recent(self, key: Hashable, load: Callable[[], T], capacity: int) -> T:
         """A value kept only while it is among the `capacity` most recently used ones.
@@ -82,19 +101,36 @@ class SyncScope:
         return value
 
     def close(self) -> None:
+        """End the sync: queued loads are cancelled and every waiting call gets ScopeClosed."""
         self.closed.set()
         with self._guard:
-            self._values.clear()
+            jobs, self._jobs = self._jobs, {}
+            values, self._values = self._values, {}
             self._recent.clear()
+        for job, _ in jobs.values():
+            job.cancel()
+        for future in values.values():
+            _settle(future, error=ScopeClosed("the sync was cleaned up or expired"))
 
     def _claim(self, key: Hashable) -> tuple[Future[Any], bool]:
         with self._guard:
+            if self.closed.is_set():
+                raise ScopeClosed("the sync was cleaned up or expired")
             future = self._values.get(key)
             if future is not None:
                 return future, False
             future = Future()
             self._values[key] = future
             return future, True
+
+    def _take_queued(self, key: Hashable) -> Callable[[], Any] | None:
+        """The load of `key`'s background task if it had not started yet (it is cancelled)."""
+        with self._guard:
+            queued = self._jobs.get(key)
+            if queued is None or not queued[0].cancel():
+                return None
+            del self._jobs[key]
+            return queued[1]
 
     def _run(self, key: Hashable, future: Future[Any], load: Callable[[], Any]) -> None:
         try:
@@ -105,17 +141,28 @@ class SyncScope:
             with self._guard:
                 if self._values.get(key) is future:
                     del self._values[key]
-            future.set_exception(exc)
+            _settle(future, error=exc)
             return
-        future.set_result(value)
+        _settle(future, value=value)
 
     def _run_quietly(self, key: Hashable, future: Future[Any], load: Callable[[], Any]) -> None:
+        with self._guard:
+            self._jobs.pop(key, None)
         self._run(key, future, load)
         error = future.exception()
         if error is not None and not isinstance(error, ScopeClosed):
             # Whoever waits for the value gets this error with its gRPC status; this line
             # records that the background load failed even if nobody asks again.
             log.warning("prefetch_failed", key=str(key), error=type(error).__name__)
+
+
+def _settle(future: Future[Any], *, value: Any = None, error: BaseException | None = None) -> None:
+    """Resolve `future` unless it already is (close() and a finishing load can race)."""
+    with contextlib.suppress(InvalidStateError):
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
 
 
 class SyncCache:

@@ -106,13 +106,9 @@ class ClerkClient:
         http2: bool = False,
         page_size: int = MAX_PAGE_SIZE,
         budget: RequestBudget | None = None,
-        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         if not 2 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 2 and {MAX_PAGE_SIZE}")
-        if concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
-        self._concurrency = concurrency
         self._clock = clock
         # The roles page the last credential check read, handed to the next roles listing.
         self._checked_roles: tuple[float, OffsetPage[Role]] | None = None
@@ -283,7 +279,7 @@ class ClerkClient:
         return self._get(_ROLE_SETS, route, route, self._offset_params(limit, offset))
 
     def _offset_list(self, fetch: OffsetPageFetcher[ItemT], route: str) -> Iterator[ItemT]:
-        pages = iter_offset_pages(fetch, self._page_size, window=self._concurrency, route=route)
+        pages = iter_offset_pages(fetch, self._page_size, window=DEFAULT_CONCURRENCY, route=route)
         for page in pages:
             yield from page
 

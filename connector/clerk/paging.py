@@ -126,9 +126,10 @@ def iter_offset_pages(
     """Walk a `limit`/`offset` list; yield each page's not-yet-seen items (see module docstring).
 
     `page_size` must be at least 2 so consecutive pages can overlap. Ends on a short page or once
-    the rows read reach `total_count`. Raises `ClerkPagingError` when a full page reached by a
-    forward step holds only rows already seen (the server ignored `offset`), after `max_rewinds`
-    step-backs, or after `max_pages` requests.
+    the rows read reach `total_count`. Raises `ClerkPagingError` on a short page that its own
+    `total_count` says is not the last, when a full page reached by a forward step holds only
+    rows already seen (the server ignored `offset`), after `max_rewinds` step-backs in a row, or
+    after `max_pages` requests.
     """
     _check_page_size(page_size)
     if page_size < 2:
@@ -172,6 +173,12 @@ def _walk(
         if not fresh and len(rows) >= page_size and not stepped_back:
             raise ClerkPagingError(
                 route, detail=f"the page at offset {offset} held only rows already listed"
+            )
+        if len(rows) < page_size and offset + len(rows) < page.total_count:
+            # The same answer says more rows follow: ending here would present part of the
+            # list as all of it.
+            raise ClerkPagingError(
+                route, detail=f"a short page at offset {offset} of {page.total_count} rows"
             )
         if fresh:
             yield fresh

@@ -64,12 +64,13 @@ class KeyHealth:
             self._accepted = accepted
             for name in self._services:
                 self._servicer.set(name, SERVING if accepted else NOT_SERVING)
+            # Under the lock, so the metric can never disagree with the health status.
+            if self._on_change is not None:
+                self._on_change(accepted)
         if accepted:
             log.info("clerk_key_accepted", health="SERVING", status=status, route=route)
         else:
             log.warning("clerk_key_rejected", health="NOT_SERVING", status=status, route=route)
-        if self._on_change is not None:
-            self._on_change(accepted)
 
 
 class KeyRechecker:

@@ -69,9 +69,12 @@ def test_offset_stops_at_total_count_without_an_extra_request() -> None:
     assert server.offsets == [0, 4]  # the page at 4 is full but reaches total_count 9
 
 
-def test_offset_stops_on_a_short_page_even_if_total_count_lies_high() -> None:
+def test_offset_short_page_that_its_total_count_contradicts_is_an_error() -> None:
+    # A server that cuts pages short (the fake's short_pages fault) must not end the listing
+    # quietly: the rows after the cut would be missing from an answer presented as complete.
     server = OffsetServer([f"r{i}" for i in range(7)], total_count_override=1000)
-    assert len(flat(list(iter_offset_pages(server, page_size=5, route="/x")))) == 7
+    with pytest.raises(ClerkPagingError, match="short page at offset 4 of 1000"):
+        list(iter_offset_pages(server, page_size=5, route="/x"))
     assert server.offsets == [0, 4]
 
 

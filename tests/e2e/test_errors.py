@@ -191,6 +191,15 @@ def test_short_organization_page_is_not_presented_as_the_end(conn: Connected) ->
     assert err.code() is grpc.StatusCode.INTERNAL
 
 
+@pytest.mark.parametrize("route", ["GET /organization_memberships", "GET /organization_roles"])
+def test_short_pages_of_an_offset_list_fail_the_sync(conn: Connected, route: str) -> None:
+    # One row per page while total_count says more: the membership snapshot (or the role
+    # catalog) would be missing rows, so the sync fails rather than emit partial grants.
+    conn.fake.faults.short_pages(1, route=route)
+    with pytest.raises(SyncFailed, match="INTERNAL.*short page"):
+        run_sync(conn.channel, sleep=no_wait)
+
+
 @pytest.mark.parametrize(
     "token",
     ["garbage", "eyJ2IjoxfQ", encode("organizations", {"n": 1, "t": 0, "ids": [], "c": 5})],

@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 
-from connector.sync_cache import SyncCache
+import pytest
+
+from connector.sync_cache import ScopeClosed, SyncCache
 
 
 class FakeClock:
@@ -154,3 +157,64 @@ def test_recent_keeps_only_the_most_recently_used_values() -> None:
         assert scope.recent(key, load(key), capacity=2) == key.upper()
     # "b" was evicted by "c" (a was used more recently), then read again.
     assert loads == ["a", "b", "c", "b"]
+
+
+def test_close_answers_every_waiting_call_with_scope_closed() -> None:
+    cache = SyncCache(idle_seconds=60, workers=1)
+    blocker = threading.Event()
+    scope = cache.scope("s")
+    scope.start("slow", lambda: blocker.wait(5))  # occupies the only worker
+    scope.start("queued", lambda: 1)  # waits behind it
+    outcome: list[BaseException] = []
+
+    def wait_for_slow() -> None:
+        try:
+            scope.memo("slow", lambda: None)
+        except ScopeClosed as exc:
+            outcome.append(exc)
+
+    waiter = threading.Thread(target=wait_for_slow)
+    waiter.start()
+    time.sleep(0.05)
+    cache.release("s")
+    waiter.join(timeout=2)
+    blocker.set()
+    assert not waiter.is_alive()
+    assert len(outcome) == 1
+    with pytest.raises(ScopeClosed):
+        scope.memo("queued", lambda: 2)  # nothing loads into a closed scope
+    cache.close()
+
+
+def test_a_failed_background_load_is_started_once_then_retried_by_callers() -> None:
+    cache = SyncCache(idle_seconds=60, workers=1)
+    scope = cache.scope("s")
+    attempts: list[int] = []
+
+    def failing() -> int:
+        attempts.append(1)
+        raise RuntimeError("Clerk is down")
+
+    scope.start("k", failing)
+    deadline = time.monotonic() + 5
+    while not attempts and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)  # let the failure settle
+    scope.start("k", failing)  # the next ListResources page: no second background read
+    time.sleep(0.05)
+    assert scope.memo("k", lambda: 7) == 7  # a caller retries itself
+    assert len(attempts) == 1
+    cache.close()
+
+
+def test_memo_takes_over_a_load_still_queued_behind_other_syncs() -> None:
+    cache = SyncCache(idle_seconds=60, workers=1)
+    busy = threading.Event()
+    cache.scope("other").start("big", lambda: busy.wait(5))  # holds the only worker
+    mine = cache.scope("mine")
+    mine.start("catalog", lambda: "loaded")
+    started = time.monotonic()
+    assert mine.memo("catalog", lambda: "unused") == "loaded"  # ran here, not after "big"
+    assert time.monotonic() - started < 1
+    busy.set()
+    cache.close()
