@@ -168,7 +168,7 @@ def offset_page(
         return _offset_result(route, kind, position, first, 0, size, size, created_at, object_id)
     offset = max(0, position.cursor - 1)
     previous: list[str] | None = None
-    for _ in range(MAX_REWINDS + 1):
+    for rewinds in range(MAX_REWINDS + 1):
         # One row of overlap on top of the page asked for (Clerk's cap still applies).
         limit = min(size + 1, page_tokens.MAX_PAGE_SIZE)
         page = fetch(limit=limit, offset=offset)
@@ -178,8 +178,10 @@ def offset_page(
         )
         if not joined:
             # Rows before `offset` were deleted since the last page: step back (to the list's
-            # current end at most) and read forward from a row already served.
-            offset = max(0, min(offset - (limit - 1), page.total_count - 1))
+            # current end at most) and read forward from a row already served. As in
+            # clerk/paging.py, 4 rows first and fourfold more each time, up to a whole page.
+            step = min(limit - 1, 4 ** (rewinds + 1))
+            offset = max(0, min(offset - step, page.total_count - 1))
             previous = None
             continue
         _check_not_short(route, rows, offset, limit, page.total_count)
