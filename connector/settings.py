@@ -97,21 +97,14 @@ class Settings(BaseSettings):
     @field_validator("listen")
     @classmethod
     def _check_listen(cls, value: str) -> str:
-        host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError("must be HOST:PORT, for example 127.0.0.1:50051")
-        return value
+        return _host_port(value, "must be HOST:PORT, for example 127.0.0.1:50051")
 
     @field_validator("metrics_listen")
     @classmethod
     def _check_metrics_listen(cls, value: str) -> str:
         value = value.strip()
-        if not value:
-            return value
-        host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError("must be HOST:PORT, for example 0.0.0.0:9090 (or empty: off)")
-        return value
+        example = "must be HOST:PORT, for example 0.0.0.0:9090 (or empty: off)"
+        return _host_port(value, example) if value else value
 
     @model_validator(mode="after")
     def _check_types(self) -> Settings:
@@ -148,9 +141,7 @@ class Settings(BaseSettings):
         """
         if self.tls_cert_file is None or self.tls_key_file is None:
             return None
-        cert = read_pem(self.tls_cert_file, "CONNECTOR_TLS_CERT_FILE", "CERTIFICATE")
-        key = read_pem(self.tls_key_file, "CONNECTOR_TLS_KEY_FILE", "PRIVATE KEY")
-        check_key_pair(
+        cert, key = load_key_pair(
             (self.tls_cert_file, "CONNECTOR_TLS_CERT_FILE"),
             (self.tls_key_file, "CONNECTOR_TLS_KEY_FILE"),
         )
@@ -222,6 +213,24 @@ def read_pem(path: Path, variable: str, kind: str) -> bytes:
     if b"-----BEGIN " not in data or f"{kind}-----".encode() not in data:
         raise SettingsError(f"{variable}: {path} holds no PEM {kind.lower()}")
     return data
+
+
+def _host_port(value: str, message: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(message)
+    return value
+
+
+def load_key_pair(cert: tuple[Path, str], key: tuple[Path, str]) -> tuple[bytes, bytes]:
+    """The PEM bytes of a certificate file and its key file, checked to belong together.
+
+    Each argument is (path, the variable or flag that named it).
+    """
+    chain = read_pem(*cert, "CERTIFICATE")
+    private = read_pem(*key, "PRIVATE KEY")
+    check_key_pair(cert, key)
+    return chain, private
 
 
 def check_key_pair(cert: tuple[Path, str], key: tuple[Path, str]) -> None:

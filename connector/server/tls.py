@@ -14,7 +14,7 @@ from pathlib import Path
 import grpc
 import structlog
 
-from connector.settings import ServerTls, SettingsError, check_key_pair, read_pem
+from connector.settings import ServerTls, SettingsError, load_key_pair, read_pem
 
 log = structlog.get_logger(__name__)
 
@@ -95,9 +95,7 @@ class ClientTls:
             raise SettingsError(f"{named[1]}: a client certificate needs both its cert and key")
         chain = private = None
         if cert is not None and key is not None:
-            chain = read_pem(*cert, "CERTIFICATE")
-            private = read_pem(*key, "PRIVATE KEY")
-            check_key_pair(cert, key)
+            chain, private = load_key_pair(cert, key)
         roots = read_pem(*ca, "CERTIFICATE") if ca is not None else None
         return cls(roots, chain, private, server_name or None)
 
