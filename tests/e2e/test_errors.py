@@ -196,7 +196,7 @@ def test_short_pages_of_an_offset_list_fail_the_sync(conn: Connected, route: str
     # One row per page while total_count says more: the membership snapshot (or the role
     # catalog) would be missing rows, so the sync fails rather than emit partial grants.
     conn.fake.faults.short_pages(1, route=route)
-    with pytest.raises(SyncFailed, match="INTERNAL.*short page"):
+    with pytest.raises(SyncFailed, match=r"INTERNAL.*short page"):
         run_sync(conn.channel, sleep=no_wait)
 
 
