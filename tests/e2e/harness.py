@@ -63,24 +63,35 @@ def connector_for(
     timeout: float = 2.0,
     real_time: bool = False,
     env: dict[str, str] | None = None,
+    clerk_page_size: int = MAX_PAGE_SIZE,
+    transport: httpx.BaseTransport | None = None,
+    clock: VirtualTime | None = None,
 ) -> Iterator[Connected]:
+    """The connector over a real gRPC channel, reading `fake` over real HTTP.
+
+    Virtual time (`clock`, or a fresh one) unless a test needs waits to really pass (the fake's
+    rate limit is real). Churn and fault tests pass a small `clerk_page_size` (so rows move
+    across the client's own page boundaries) or an httpx `transport` (to emulate what the
+    HTTP/1.1 fake cannot).
+    """
     settings = load_settings(
         CLERK_SECRET_KEY=key or fake.secret_key, CLERK_API_URL=fake.url, **(env or {})
     )
-    # Virtual time unless a test needs waits to really pass (the fake's rate limit is real).
-    clock: Callable[[], float] = time.monotonic
+    now: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     if not real_time:
-        virtual = VirtualTime()
-        clock, sleep = virtual.monotonic, virtual.sleep
+        virtual = clock or VirtualTime()
+        now, sleep = virtual.monotonic, virtual.sleep
     client = ClerkClient(
         settings.clerk_api_url,
         settings.secret_key(),
         max_retries=max_retries,
         timeout=timeout,
         sleep=sleep,
-        clock=clock,
-        budget=RequestBudget(100_000, 1.0, clock=clock, sleep=sleep),
+        clock=now,
+        transport=transport,
+        page_size=clerk_page_size,
+        budget=RequestBudget(100_000, 1.0, clock=now, sleep=sleep),
     )
     app = build_connector(settings, client)
     with (
@@ -154,38 +165,3 @@ def expected_ids(data: Dataset, *, served: frozenset[str] | None = None) -> Expe
                 if held is not None:
                     grants.add(f"organization:{org_id}:{held.id}:user:{user_id}")
     return ExpectedIds(resources, entitlements, grants, unresolved)
-
-
-@contextmanager
-def connector_with(
-    fake: FakeClerk,
-    *,
-    clerk_page_size: int = MAX_PAGE_SIZE,
-    transport: httpx.BaseTransport | None = None,
-    clock: VirtualTime | None = None,
-    max_retries: int = 2,
-    timeout: float = 2.0,
-) -> Iterator[Connected]:
-    """`connector_for` in virtual time, plus what churn and fault tests need: a small page size
-    for the client's internal offset listings (so rows move across page boundaries), an httpx
-    transport (to emulate what the HTTP/1.1 fake cannot) and a clock the test can read."""
-    settings = load_settings(CLERK_SECRET_KEY=fake.secret_key, CLERK_API_URL=fake.url)
-    virtual = clock or VirtualTime()
-    client = ClerkClient(
-        settings.clerk_api_url,
-        settings.secret_key(),
-        max_retries=max_retries,
-        timeout=timeout,
-        sleep=virtual.sleep,
-        clock=virtual.monotonic,
-        transport=transport,
-        page_size=clerk_page_size,
-        budget=RequestBudget(100_000, 1.0, clock=virtual.monotonic, sleep=virtual.sleep),
-    )
-    app = build_connector(settings, client)
-    with (
-        client,
-        serving(app, "127.0.0.1:0") as server,
-        grpc.insecure_channel(server.address) as channel,
-    ):
-        yield Connected(fake, server, channel, client, app)

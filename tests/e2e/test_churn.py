@@ -22,7 +22,7 @@ import pytest
 from connector.fake_clerk import Churn, ChurnRecord, Dataset, FakeClerk, Mutation, generate
 from connector.protocol import resource, resource_grpc
 from connector.syncer import SyncResult, run_sync
-from tests.e2e.harness import TEST_KEY, Connected, ExpectedIds, connector_with, expected_ids
+from tests.e2e.harness import TEST_KEY, Connected, ExpectedIds, connector_for, expected_ids
 
 PAGE = 4
 CLERK_PAGE = 5
@@ -88,7 +88,7 @@ def sync_under_churn(
 ) -> tuple[SyncResult, ChurnRecord, Dataset]:
     with (
         FakeClerk(data, secret_key=TEST_KEY) as fake,
-        connector_with(fake, clerk_page_size=CLERK_PAGE) as conn,
+        connector_for(fake, clerk_page_size=CLERK_PAGE) as conn,
     ):
         churn = Churn(fake.dataset, **churn_options)  # type: ignore[arg-type]
         fake.hooks = [churn]
@@ -163,7 +163,7 @@ def list_organizations(conn: Connected, token: str) -> tuple[list[str], str]:
 def test_organizations_deleted_behind_the_page_boundary_skip_nothing(deleted: list[int]) -> None:
     data = generate(users=4, organizations=3 * PAGE + 2, memberships=0, seed=5)
     ordered = [org.id for org in data.view("organizations").rows]  # ascending created_at
-    with FakeClerk(data, secret_key=TEST_KEY) as fake, connector_with(fake) as conn:
+    with FakeClerk(data, secret_key=TEST_KEY) as fake, connector_for(fake) as conn:
         first, token = list_organizations(conn, "")
         assert first == ordered[:PAGE]
         for index in deleted:
@@ -197,7 +197,7 @@ def test_membership_recreated_mid_sync_is_one_grant() -> None:
 
     with (
         FakeClerk(data, secret_key=TEST_KEY) as fake,
-        connector_with(fake, clerk_page_size=CLERK_PAGE) as conn,
+        connector_for(fake, clerk_page_size=CLERK_PAGE) as conn,
     ):
         fake.hooks = [recreate_on_second_page]
         result = run_sync(conn.channel, page_size=PAGE, sleep=no_wait)

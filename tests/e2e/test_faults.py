@@ -78,7 +78,7 @@ from connector.syncer import SyncFailed, SyncResult, run_sync
 from tests.e2e.harness import (
     TEST_KEY,
     VirtualTime,
-    connector_with,
+    connector_for,
     expected_ids,
 )
 
@@ -138,7 +138,7 @@ def test_5xx_burst_longer_than_the_client_retries_ends_exact(fake: FakeClerk) ->
     # 5 failures: the client's 3 attempts give UNAVAILABLE, the platform retries, 2 more fail.
     fake.faults.server_error(503, times=5)
     pauses = Pauses()
-    with connector_with(fake, max_retries=2) as conn:
+    with connector_for(fake, max_retries=2) as conn:
         result = run_sync(conn.channel, page_size=SYNC_PAGE, sleep=pauses)
     assert fake.stats.by_status[503] == 5
     assert len(pauses.seconds) == 1  # exactly one UNAVAILABLE reached the platform
@@ -151,7 +151,7 @@ def test_5xx_burst_longer_than_the_client_retries_ends_exact(fake: FakeClerk) ->
 def test_one_response_past_the_timeout_is_retried_to_an_exact_result(fake: FakeClerk) -> None:
     # Real time: the client's timeout must really expire (costs `timeout` seconds once).
     fake.faults.slow(3.0, times=1, path="/organizations")
-    with connector_with(fake, timeout=0.5, max_retries=2) as conn:
+    with connector_for(fake, timeout=0.5, max_retries=2) as conn:
         result = run_sync(conn.channel, page_size=SYNC_PAGE, sleep=Pauses())
         assert conn.client.stats.retries >= 1
     assert_exact(result, fake.dataset)
@@ -197,7 +197,7 @@ class GoAway(httpx.BaseTransport):
 
 def test_goaway_in_flight_is_retried_by_the_client(fake: FakeClerk) -> None:
     goaway = GoAway(every=1, limit=1)
-    with connector_with(fake, transport=goaway) as conn:
+    with connector_for(fake, transport=goaway) as conn:
         roles = conn.client.list_roles()
         assert conn.client.stats.retries == 1
     assert goaway.goaways == 1
@@ -206,14 +206,14 @@ def test_goaway_in_flight_is_retried_by_the_client(fake: FakeClerk) -> None:
 
 def test_goaway_mid_sync_ends_exact(fake: FakeClerk) -> None:
     goaway = GoAway(every=3)
-    with connector_with(fake, transport=goaway, clerk_page_size=2) as conn:
+    with connector_for(fake, transport=goaway, clerk_page_size=2) as conn:
         result = run_sync(conn.channel, page_size=SYNC_PAGE, sleep=Pauses())
     assert goaway.goaways >= 3
     assert_exact(result, fake.dataset)
 
 
 def test_goaway_on_every_request_is_unavailable(fake: FakeClerk) -> None:
-    with connector_with(fake, transport=GoAway(every=1), max_retries=2) as conn:
+    with connector_for(fake, transport=GoAway(every=1), max_retries=2) as conn:
         with pytest.raises(ClerkUnavailableError, match="RemoteProtocolError"):
             conn.client.list_roles()
         stub = resource_grpc.ResourcesServiceStub(conn.channel)
@@ -237,7 +237,7 @@ def test_truncated_json_mid_sync_fails_the_sync_as_internal(fake: FakeClerk) -> 
             lambda: fake.faults.malformed_body(MalformedBody.TRUNCATED, times=1, path="/users"),
         )
     ]
-    with connector_with(fake) as conn, pytest.raises(SyncFailed) as caught:
+    with connector_for(fake) as conn, pytest.raises(SyncFailed) as caught:
         run_sync(conn.channel, page_size=2, sleep=Pauses())
     message = str(caught.value)
     assert status_code(caught.value) == "INTERNAL"
@@ -252,7 +252,7 @@ def test_organization_deleted_mid_sync_is_skipped_and_the_rest_is_exact(fake: Fa
     before = expected_ids(fake.dataset)
     # Organizations are listed first; the users listing comes after, before any entitlement.
     fake.hooks = [on_request("GET /users", 1, lambda: fake.dataset.remove_organization(s.ORG_ACME))]
-    with connector_with(fake) as conn:
+    with connector_for(fake) as conn:
         result = run_sync(conn.channel, page_size=SYNC_PAGE, sleep=Pauses())
     after = expected_ids(fake.dataset)
 
@@ -275,7 +275,7 @@ def test_deleted_organization_is_not_found_when_asked_directly(fake: FakeClerk) 
     org = resource.Resource(
         id=resource.ResourceId(resource_type="organization", resource=s.ORG_ACME)
     )
-    with connector_with(fake) as conn:
+    with connector_for(fake) as conn:
         getter = resource_grpc.ResourceGetterServiceStub(conn.channel)
         entitlements = entitlement_grpc.EntitlementsServiceStub(conn.channel)
         grants = grant_grpc.GrantsServiceStub(conn.channel)
@@ -304,7 +304,7 @@ def test_key_rotated_mid_sync_fails_clearly_without_the_key(fake: FakeClerk) -> 
         fake.secret_key = "sk_test_rotated_by_the_operator_0002"
 
     fake.hooks = [on_request("GET /users", 2, rotate)]  # after the sync has begun for real
-    with connector_with(fake) as conn, pytest.raises(SyncFailed) as caught:
+    with connector_for(fake) as conn, pytest.raises(SyncFailed) as caught:
         run_sync(conn.channel, page_size=2, sleep=Pauses())
     assert status_code(caught.value) in {"UNAUTHENTICATED", "PERMISSION_DENIED"}
     assert "secret key was rejected" in str(caught.value)
@@ -318,7 +318,7 @@ def test_retry_after_storm_then_success_ends_exact(fake: FakeClerk) -> None:
     fake.faults.rate_limited(retry_after=7, times=10)
     clock, pauses = VirtualTime(), Pauses()
     started = time.monotonic()
-    with connector_with(fake, clock=clock, max_retries=2) as conn:
+    with connector_for(fake, clock=clock, max_retries=2) as conn:
         result = run_sync(conn.channel, page_size=SYNC_PAGE, sleep=pauses)
     assert fake.stats.rate_limited == 10
     # Every 429 held the client for its Retry-After (virtually), and the platform was told
@@ -333,7 +333,7 @@ def test_retry_after_storm_then_success_ends_exact(fake: FakeClerk) -> None:
 def test_endless_retry_after_storm_is_unavailable_not_a_hang(fake: FakeClerk) -> None:
     fake.faults.rate_limited(retry_after=30)
     pauses = Pauses()
-    with connector_with(fake) as conn, pytest.raises(SyncFailed) as caught:
+    with connector_for(fake) as conn, pytest.raises(SyncFailed) as caught:
         run_sync(conn.channel, sleep=pauses)
     assert status_code(caught.value) == "UNAVAILABLE"
     assert "429" in str(caught.value) or "rate" in str(caught.value).lower()
@@ -342,7 +342,7 @@ def test_endless_retry_after_storm_is_unavailable_not_a_hang(fake: FakeClerk) ->
 
 def test_retry_after_storm_reports_when_to_come_back(fake: FakeClerk) -> None:
     fake.faults.rate_limited(retry_after=20)
-    with connector_with(fake) as conn:
+    with connector_for(fake) as conn:
         stub = resource_grpc.ResourcesServiceStub(conn.channel)
         with pytest.raises(grpc.RpcError) as caught:
             stub.ListResources(
@@ -376,7 +376,7 @@ def _sync_with_fault_mix(seed: int) -> tuple[SyncResult | SyncFailed, FaultMix, 
     with FakeClerk(data, secret_key=TEST_KEY) as fake:
         mix = FaultMix(fake.faults, rate=0.12, seed=seed)
         fake.hooks = [mix]
-        with connector_with(fake, clerk_page_size=4) as conn:
+        with connector_for(fake, clerk_page_size=4) as conn:
             outcome: SyncResult | SyncFailed
             try:
                 outcome = run_sync(conn.channel, page_size=SYNC_PAGE, sleep=Pauses())

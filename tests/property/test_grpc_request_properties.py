@@ -26,7 +26,7 @@ from connector.protocol import (
     resource,
     resource_grpc,
 )
-from tests.e2e.harness import TEST_KEY, Connected, connector_with
+from tests.e2e.harness import TEST_KEY, Connected, connector_for
 from tests.property.settings import FEW, PROPERTY
 
 CLEAN = {grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND}
@@ -62,7 +62,7 @@ def org(org_id: str = s.ORG_ACME) -> resource.Resource:
 
 @pytest.fixture(scope="module")
 def target() -> Iterator[Target]:
-    with FakeClerk(awkward(), secret_key=TEST_KEY) as fake, connector_with(fake) as conn:
+    with FakeClerk(awkward(), secret_key=TEST_KEY) as fake, connector_for(fake) as conn:
         stubs = Target(conn, [])
         for type_id in TYPES:
             page = stubs.resources.ListResources(
