@@ -117,12 +117,12 @@ def test_parallel_full_syncs_each_get_exact_results() -> None:
 
 def test_idle_sync_is_released_and_its_next_call_reads_again() -> None:
     data = awkward()
-    env = {"CONNECTOR_SYNC_CACHE_IDLE_SECONDS": "0.2"}
+    env = {"CONNECTOR_SYNC_CACHE_IDLE_SECONDS": "1.0"}
     with FakeClerk(data, secret_key=TEST_KEY) as fake, connector_for(fake, env=env) as conn:
         org = first_organization(conn, "sync-idle")
         list_grants(conn, org, "sync-idle")
         assert conn.app.cache.active_syncs() == 1
-        threading.Event().wait(0.3)
+        threading.Event().wait(1.2)
         assert conn.app.cache.active_syncs() == 0
         before = fake.stats.snapshot().by_route["GET /organization_memberships"]
         list_grants(conn, org, "sync-idle")  # a new snapshot: the list is read again
@@ -144,7 +144,8 @@ def test_cleanup_during_the_prefetch_stops_it() -> None:
 def test_a_call_waiting_on_the_prefetch_is_aborted_when_its_sync_is_cleaned_up() -> None:
     data = generate(users=300, organizations=20, memberships=3000, seed=7)
     with FakeClerk(data, secret_key=TEST_KEY) as fake, connector_for(fake) as conn:
-        fake.faults.slow(0.3, route="GET /organization_memberships")
+        # Slow pages: the prefetch takes seconds, so the call below is surely still waiting.
+        fake.faults.slow(1.0, route="GET /organization_memberships")
         org = first_organization(conn, "sync-gone")
         stub = entitlement_grpc.EntitlementsServiceStub(conn.channel)
         request = entitlement.EntitlementsServiceListEntitlementsRequest(
@@ -152,7 +153,7 @@ def test_a_call_waiting_on_the_prefetch_is_aborted_when_its_sync_is_cleaned_up()
         )
         with ThreadPoolExecutor(1) as pool:
             waiting = pool.submit(stub.ListEntitlements, request, timeout=30)
-            threading.Event().wait(0.2)  # the call is now waiting on the membership read
+            threading.Event().wait(0.5)  # the call is now waiting on the membership read
             cleanup(conn, "sync-gone")
             with pytest.raises(grpc.RpcError) as caught:
                 waiting.result()
