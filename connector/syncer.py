@@ -14,7 +14,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import grpc
 import structlog
@@ -45,10 +45,6 @@ MAX_UNAVAILABLE_RETRIES = 8
 
 class SyncFailed(RuntimeError):
     """The sync could not complete; the message says which call failed and why."""
-
-
-class _PagedResponse(Protocol):
-    next_page_token: str
 
 
 Resp = TypeVar("Resp", bound=Message)

@@ -93,8 +93,6 @@ class Organization(ClerkModel):
     id: str
     name: str
     slug: str | None = None
-    image_url: str | None = None
-    has_image: Flag = False
     # Present only when asked for with include_members_count=true; None means "not reported",
     # never zero members.
     members_count: int | None = None
@@ -104,7 +102,6 @@ class Organization(ClerkModel):
     role_set_key: str | None = None
     created_by: str | None = None
     created_at: int
-    updated_at: int | None = None
 
 
 class PublicUserData(ClerkModel):
@@ -126,7 +123,6 @@ class OrganizationMembership(ClerkModel):
     organization: OrganizationRef
     public_user_data: PublicUserData | None = None
     created_at: int
-    updated_at: int | None = None
 
     @property
     def user_id(self) -> str | None:
@@ -141,7 +137,6 @@ class Permission(ClerkModel):
     description: str | None = None
     type: str | None = None
     created_at: int | None = None
-    updated_at: int | None = None
 
 
 class Role(ClerkModel):
@@ -152,7 +147,6 @@ class Role(ClerkModel):
     is_creator_eligible: Flag = False
     permissions: Items[Permission]
     created_at: int | None = None
-    updated_at: int | None = None
 
 
 class RoleSetRole(ClerkModel):
@@ -161,11 +155,6 @@ class RoleSetRole(ClerkModel):
     id: str | None = None  # the join is by key, so an item without an id is still usable
     key: str
     name: str | None = None
-    description: str | None = None
-    members_count: int | None = None
-    has_members: bool | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
 
 
 class RoleSet(ClerkModel):
@@ -174,22 +163,14 @@ class RoleSet(ClerkModel):
     name: str | None = None
     description: str | None = None
     roles: Items[RoleSetRole]
-    default_role: RoleSetRole | None = None
-    creator_role: RoleSetRole | None = None
     type: str | None = None
     created_at: int | None = None
-    updated_at: int | None = None
 
 
 class OrganizationSettings(ClerkModel):
-    enabled: bool | None = None
-    max_allowed_memberships: int | None = None
-    max_allowed_roles: int | None = None
-    creator_role: str | None = None
-    domains_enabled: bool | None = None
-    domains_default_role: str | None = None
+    """Only the initial role set is read (when no role set says it is the initial one)."""
+
     initial_role_set_key: str | None = None
-    admin_delete_enabled: bool | None = None
 
 
 class TotalCount(ClerkModel):

@@ -257,17 +257,6 @@ class Dataset:
             self._changed()
             return organization
 
-    def replace_organization(self, organization: Organization) -> Organization:
-        """Swap in a changed copy of an existing organization (same id); returns the old one."""
-        with self.lock:
-            old = self._organizations[organization.id]
-            del self._org_by_slug[old.slug]
-            self._check_slug(organization)
-            self._organizations[organization.id] = organization
-            self._org_by_slug[organization.slug] = organization.id
-            self._changed()
-            return old
-
     def remove_organization(self, organization_id: str) -> Organization:
         """Delete an organization and every membership in it."""
         with self.lock:

@@ -214,7 +214,7 @@ def test_role_embeds_full_permissions() -> None:
     assert role.description is None
 
 
-def test_role_set_default_and_creator_roles_are_objects() -> None:
+def test_role_set_lists_its_roles_by_key_and_type() -> None:
     body = {
         "object": "role_set",
         "id": "rs_1",
@@ -234,12 +234,8 @@ def test_role_set_default_and_creator_roles_are_objects() -> None:
     }
     role_set = RoleSet.model_validate(body)
     assert [r.key for r in role_set.roles] == ["org:admin", "org:member"]
-    assert role_set.default_role is not None
-    assert role_set.default_role.key == "org:member"
-    assert role_set.creator_role is not None
-    assert role_set.creator_role.id == "role_1"
     assert role_set.type == "initial"
-    assert RoleSet.model_validate({**body, "default_role": None}).default_role is None
+    assert RoleSet.model_validate({**body, "roles": None}).roles == []
 
 
 def test_organization_settings() -> None:
@@ -256,9 +252,9 @@ def test_organization_settings() -> None:
             "initial_role_set_key": None,
         }
     )
-    assert settings.creator_role == "org:admin"
-    assert settings.domains_default_role == "org:member"
     assert settings.initial_role_set_key is None
+    named = OrganizationSettings.model_validate({"initial_role_set_key": "role_set:eng"})
+    assert named.initial_role_set_key == "role_set:eng"
 
 
 def test_offset_page_is_generic() -> None:

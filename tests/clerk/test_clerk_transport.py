@@ -93,10 +93,10 @@ def test_get_organization_and_get_user() -> None:
 
 
 def test_organization_settings() -> None:
-    body = {"object": "organization_settings", "enabled": True, "creator_role": "org:admin"}
+    body = {"object": "organization_settings", "enabled": True, "initial_role_set_key": "rs:a"}
     recorder = Recorder(sequence(json_response(body)))
     with make_client(recorder) as client:
-        assert client.organization_settings().creator_role == "org:admin"
+        assert client.organization_settings().initial_role_set_key == "rs:a"
     assert recorder.paths == ["/v1/instance/organization_settings"]
 
 
