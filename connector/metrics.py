@@ -24,6 +24,7 @@ from prometheus_client.exposition import ThreadingWSGIServer
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
+    from connector.clerk.paging import Evidence
     from connector.clerk.transport import RequestEvent
     from connector.server.service import RpcEvent
 
@@ -80,6 +81,25 @@ class ConnectorMetrics:
             "Member grants emitted whose Clerk role key matched no role",
             registry=r,
         )
+        self.listings = Counter(
+            f"{PREFIX}_clerk_listings",
+            "Clerk listings finished, by outcome (complete, repaired, incomplete)",
+            ["route", "outcome"],
+            registry=r,
+        )
+        self.listing_rows = Counter(
+            f"{PREFIX}_clerk_listing_rows",
+            "Rows of finished Clerk listings: read (distinct), expected (Clerk's total), "
+            "repaired (first read by a repair pass)",
+            ["route", "measure"],
+            registry=r,
+        )
+        self.sync_events = Counter(
+            f"{PREFIX}_sync_events",
+            "Things a sync dropped or flagged, by event (e.g. grants to users it never listed)",
+            ["event"],
+            registry=r,
+        )
         self.active_syncs = Gauge(
             f"{PREFIX}_active_syncs",
             "Syncs (active_sync_id) with live per-sync caches",
@@ -111,6 +131,19 @@ class ConnectorMetrics:
             self.objects_emitted.labels(kind=kind, resource_type=resource_type).inc(count)
         if event.unresolved_role_keys:
             self.unresolved_role_keys.inc(event.unresolved_role_keys)
+
+    def observe_listing(self, evidence: Evidence) -> None:
+        if not evidence.complete:
+            outcome = "incomplete"
+        else:
+            outcome = "repaired" if evidence.passes > 1 else "complete"
+        self.listings.labels(route=evidence.route, outcome=outcome).inc()
+        for measure in ("read", "expected", "repaired"):
+            rows = self.listing_rows.labels(route=evidence.route, measure=measure)
+            rows.inc(getattr(evidence, measure))
+
+    def observe_sync_event(self, event: str, count: int) -> None:
+        self.sync_events.labels(event=event).inc(count)
 
     def set_key_valid(self, valid: bool) -> None:
         self.clerk_key_valid.set(1 if valid else 0)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -31,10 +31,50 @@ class ScopeClosed(RuntimeError):
     """A background load noticed that its sync was cleaned up or expired."""
 
 
+EventObserver = Callable[[str, int], None]
+
+
+def ignore_event(_event: str, _count: int) -> None:
+    pass
+
+
+class SyncReport:
+    """What one sync learned about its own answers: the completeness evidence of each listing it
+    read and counted events (rows dropped or flagged, by name). Answered with Cleanup."""
+
+    def __init__(self, on_event: EventObserver = ignore_event) -> None:
+        self._lock = threading.Lock()
+        self._listings: list[dict[str, int | str]] = []
+        self._events: Counter[str] = Counter()
+        self._on_event = on_event
+
+    def add_listing(self, fields: Mapping[str, int | str]) -> None:
+        with self._lock:
+            self._listings.append(dict(fields))
+
+    def count(self, event: str, count: int = 1) -> None:
+        if count <= 0:
+            return
+        with self._lock:
+            self._events[event] += count
+        self._on_event(event, count)
+
+    def events(self) -> dict[str, int]:
+        with self._lock:
+            return dict(sorted(self._events.items()))
+
+    def listings(self) -> list[dict[str, int | str]]:
+        with self._lock:
+            return [dict(fields) for fields in self._listings]
+
+
 class SyncScope:
     """Memoized values for one sync. Each key is loaded once, even under concurrent calls."""
 
-    def __init__(self, executor: ThreadPoolExecutor | None = None) -> None:
+    def __init__(
+        self, executor: ThreadPoolExecutor | None = None, on_event: EventObserver = ignore_event
+    ) -> None:
+        self.report = SyncReport(on_event)
         self._values: dict[Hashable, Future[Any]] = {}
         # Background loads not yet finished: the pool's task and the load it runs.
         self._jobs: dict[Hashable, tuple[Future[None], Callable[[], Any]]] = {}
@@ -64,6 +104,14 @@ class SyncScope:
         if owner:
             self._run(key, future, load)
         return future.result()  # type: ignore[no-any-return]
+
+    def lookup(self, key: Hashable) -> Any:
+        """The value already loaded for `key`, or None (never loads, never waits)."""
+        with self._guard:
+            future = self._values.get(key)
+        if future is None or not future.done() or future.exception() is not None:
+            return None
+        return future.result()
 
     def start(self, key: Hashable, load: Callable[[], Any]) -> None:
         """Begin loading `key` in the background, once per sync; a later `memo(key, ...)` waits
@@ -180,17 +228,37 @@ class SyncCache:
         self._scopes: dict[str, tuple[SyncScope, float]] = {}
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prefetch")
+        # Told every event a sync reports (the server sets it to its metrics).
+        self.on_event: EventObserver = ignore_event
+
+    def _report_event(self, event: str, count: int) -> None:
+        self.on_event(event, count)
 
     def scope(self, sync_id: str) -> SyncScope:
         if not sync_id:
-            return SyncScope()
+            return SyncScope(on_event=self._report_event)
         now = self._clock()
         with self._lock:
             self._evict_idle(now)
             found = self._scopes.get(sync_id)
-            scope = found[0] if found is not None else SyncScope(self._executor)
+            scope = (
+                found[0]
+                if found is not None
+                else SyncScope(self._executor, on_event=self._report_event)
+            )
             self._scopes[sync_id] = (scope, now)
             return scope
+
+    def find(self, sync_id: str) -> SyncScope | None:
+        """The live scope of `sync_id` (touched, as a call of that sync would), or None."""
+        now = self._clock()
+        with self._lock:
+            self._evict_idle(now)
+            found = self._scopes.get(sync_id)
+            if found is None:
+                return None
+            self._scopes[sync_id] = (found[0], now)
+            return found[0]
 
     def release(self, sync_id: str) -> bool:
         with self._lock:

@@ -11,6 +11,7 @@ from connector.clerk.errors import (
     ClerkRequestError,
     ClerkResponseError,
     ClerkUnavailableError,
+    ListingIncomplete,
 )
 from connector.clerk.models import (
     EmailAddress,
@@ -27,7 +28,7 @@ from connector.clerk.models import (
     RoleSetRole,
     User,
 )
-from connector.clerk.paging import iter_offset_pages
+from connector.clerk.paging import Evidence, Listing, iter_offset_pages
 from connector.clerk.ratelimit import InstanceKind, RequestBudget, instance_kind
 from connector.clerk.transport import API_VERSION, ClerkHttp, ClientStats
 
@@ -46,8 +47,11 @@ __all__ = [
     "ClerkUnavailableError",
     "ClientStats",
     "EmailAddress",
+    "Evidence",
     "InstanceKind",
     "LinkedAccount",
+    "Listing",
+    "ListingIncomplete",
     "OffsetPage",
     "Organization",
     "OrganizationMembership",

@@ -28,9 +28,15 @@ from connector.clerk.models import (
 )
 from connector.clerk.paging import (
     MAX_PAGE_SIZE,
+    Evidence,
+    EvidenceObserver,
     HasId,
+    Listing,
     OffsetPageFetcher,
+    cursor_walk,
+    ignore_evidence,
     iter_offset_pages,
+    offset_walk,
 )
 from connector.clerk.ratelimit import InstanceKind, RequestBudget, instance_kind
 from connector.clerk.transport import ClerkHttp, ClientStats, ParamValue
@@ -132,6 +138,8 @@ class ClerkClient:
             jitter=jitter,
         )
         self.stats: ClientStats = self._http.stats
+        # Told the completeness evidence of every listing (the server sets it to its metrics).
+        self.on_evidence: EvidenceObserver = ignore_evidence
 
     def close(self) -> None:
         self._http.close()
@@ -149,12 +157,17 @@ class ClerkClient:
 
     # -- single requests ---------------------------------------------------------------------
 
-    def users_page(self, *, limit: int, starting_after: str | None) -> list[User]:
-        """`GET /users` oldest first, after the user `starting_after` (from the start when None)."""
+    def users_page(
+        self, *, limit: int, starting_after: str | None, created_at_after: int | None = None
+    ) -> list[User]:
+        """`GET /users` oldest first: after the user `starting_after`, or created after
+        `created_at_after` (Unix ms), or from the start."""
         _check_limit(limit)
         params: dict[str, ParamValue] = {"limit": limit, "order_by": ASCENDING}
         if starting_after is not None:
             params["starting_after"] = starting_after
+        if created_at_after is not None:
+            params["created_at_after"] = created_at_after
         return self._get(_USERS, "/users", "/users", params)
 
     def organizations_page(self, *, limit: int, offset: int) -> OffsetPage[Organization]:
@@ -239,6 +252,41 @@ class ClerkClient:
 
     # -- full listings -------------------------------------------------------------------------
 
+    def users_listing(
+        self, page_size: int = MAX_PAGE_SIZE, on_evidence: EvidenceObserver | None = None
+    ) -> Listing[User]:
+        """Every user, by cursor, checked against `GET /users/count` (driven by the caller)."""
+        walk = cursor_walk(self.users_page, self.count_users, page_size, route="/users")
+        return Listing("/users", walk, on_evidence=self._observers(on_evidence))
+
+    def organizations_listing(
+        self, page_size: int = MAX_PAGE_SIZE, on_evidence: EvidenceObserver | None = None
+    ) -> Listing[Organization]:
+        """Every organization (with `members_count`), checked against `total_count`."""
+        walk = offset_walk(self.organizations_page, max(page_size, 2), route="/organizations")
+        return Listing("/organizations", walk, on_evidence=self._observers(on_evidence))
+
+    def instance_memberships_listing(
+        self, on_evidence: EvidenceObserver | None = None
+    ) -> Listing[OrganizationMembership]:
+        """Every membership of the instance, a few pages in flight."""
+        route = "/organization_memberships"
+        walk = offset_walk(
+            self.instance_memberships_page,
+            self._page_size,
+            route=route,
+            window=DEFAULT_CONCURRENCY,
+        )
+        return Listing(route, walk, on_evidence=self._observers(on_evidence))
+
+    def _observers(self, extra: EvidenceObserver | None) -> EvidenceObserver:
+        def observe(evidence: Evidence) -> None:
+            self.on_evidence(evidence)  # looked up now: metrics may attach after the listing
+            if extra is not None:
+                extra(evidence)
+
+        return observe
+
     def list_instance_memberships(self) -> Iterator[OrganizationMembership]:
         yield from self._offset_list(self.instance_memberships_page, "/organization_memberships")
 
@@ -279,7 +327,13 @@ class ClerkClient:
         return self._get(_ROLE_SETS, route, route, self._offset_params(limit, offset))
 
     def _offset_list(self, fetch: OffsetPageFetcher[ItemT], route: str) -> Iterator[ItemT]:
-        pages = iter_offset_pages(fetch, self._page_size, window=DEFAULT_CONCURRENCY, route=route)
+        pages = iter_offset_pages(
+            fetch,
+            self._page_size,
+            window=DEFAULT_CONCURRENCY,
+            route=route,
+            on_evidence=self._observers(None),
+        )
         for page in pages:
             yield from page
 

@@ -128,6 +128,12 @@ class ClerkPagingError(ClerkError):
     summary = "Clerk pagination did not advance"
 
 
+class ListingIncomplete(ClerkError):
+    """A listing ended with fewer distinct rows than Clerk's own total, even after a repair pass."""
+
+    summary = "Clerk list read incomplete"
+
+
 @dataclass(frozen=True)
 class ErrorBody:
     """The useful parts of a ClerkErrors body (`errors[0]` and `clerk_trace_id`)."""

@@ -1,40 +1,53 @@
-"""Pagination loops that always end, even against a buggy or hostile server.
+"""Listings that end complete or fail loudly: one walk for every Clerk list.
 
-`iter_offset_pages` yields pages of items never yielded before (de-duplicated by id), stops on the
-documented end-of-list signals, raises `ClerkPagingError` when a page does not move the loop
-forward, and stops at a hard cap on requests. (Users and organizations are not listed here: the
-gRPC layer pages them one Clerk request per gRPC page, see connector/resources/stream.py.)
+A `Listing` serves each row of a Clerk list once and ends with evidence that it saw them all:
+the distinct ids it served against the total Clerk reports at the end of the listing
+(`total_count` of offset lists, `GET /users/count` for users). Clerk promises little about the
+order it pages in (ties are not broken, `created_at` can be edited, a cursor can vanish), so the
+walk never trusts order for de-duplication: it keeps the set of ids served. When the evidence
+falls short by more than the churn the listing observed (the sum of the changes between the
+totals Clerk reported while it ran), the listing reads the list once more from the start and
+serves only rows it had not served (a repair pass). If the evidence still falls short, it
+raises `ListingIncomplete`: never a short list presented as the whole.
 
-Offset lists (`limit`/`offset`, ascending `created_at`) have no cursor, so a row deleted during the
-listing shifts later rows one place left and the row that crosses the page boundary would be
-skipped silently. `iter_offset_pages` therefore overlaps consecutive pages by one row: the next
-page must start with a row already read. If it does not (or comes back empty), rows before it
-were deleted, and the loop steps back and reads forward again until the pages join up, so no row
-that existed for the whole listing is lost. The step back starts small (4 rows) and grows
-fourfold while pages keep failing to join, up to a whole page: a few deletions cost a few rows
-of re-reading, and a busy instance still makes progress. Rows created during the listing sort
-last and are read at the end. This relies on the ascending `created_at` order the client asks
-for.
+The walk is the same whoever drives it: the client's own loops iterate a listing inside one
+call (`for rows in listing`), the gRPC streams keep it between calls and take one batch per
+page (`listing.next_rows()`).
 
-With `window` > 1 the loop also asks for up to `window` pages ahead, at the offsets it will reach
-if no row moves, so a long listing keeps several requests in flight within the rate budget.
-Those pages are checked exactly as if read one by one; after a step back they are discarded.
+How one pass reads the list is a `Walk`:
+
+- `offset_walk` (every `{data, total_count}` list): pages in ascending `created_at`, each page
+  after the first overlapping the last one by a row. A page that does not start with a row this
+  pass already read means rows before it were deleted (every later row moved left), so it steps
+  back, 4 rows first and fourfold more each time, until the pages join; rows created during the
+  pass sort last and are read at the end. With `window` > 1 it keeps up to `window` pages in
+  flight, at the offsets it will reach if no row moves; after a step back they are discarded.
+- `cursor_walk` (`GET /users`): the `starting_after` cursor, oldest first. When the cursor names
+  a user deleted meanwhile, Clerk may answer `[]` or 422 (undocumented): the walk then resumes
+  from the cursor's `created_at` (`created_at_after`), and only rows not yet served are served.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Generic, Protocol, TypeVar
 
-from connector.clerk.errors import ClerkPagingError
+import structlog
+
+from connector.clerk.errors import ClerkPagingError, ClerkRequestError, ListingIncomplete
 from connector.clerk.models import OffsetPage
+
+log = structlog.get_logger(__name__)
 
 MAX_PAGE_SIZE = 500
 DEFAULT_MAX_PAGES = 100_000
-# Step-backs in a row without reading a new row before the loop gives up (a hostile server).
+# Step-backs in a row without reading a new row before the walk gives up (a hostile server).
 DEFAULT_MAX_REWINDS = 20
+# The first pass plus one repair pass.
+DEFAULT_MAX_PASSES = 2
 
 
 class HasId(Protocol):
@@ -42,7 +55,164 @@ class HasId(Protocol):
     def id(self) -> str: ...
 
 
+class HasCreatedAt(HasId, Protocol):
+    @property
+    def created_at(self) -> int: ...
+
+
 ItemT = TypeVar("ItemT", bound=HasId)
+UserT = TypeVar("UserT", bound=HasCreatedAt)
+
+
+class Totals:
+    """The totals Clerk reported while a listing ran, in order, and how much they moved."""
+
+    def __init__(self) -> None:
+        self.last: int | None = None
+        self.churn = 0  # sum of |change| between consecutive totals
+        self.requests = 0  # Clerk requests the listing made (pages and counts)
+
+    def observe(self, total: int) -> None:
+        if self.last is not None:
+            self.churn += abs(total - self.last)
+        self.last = total
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a finished pass shows about a listing's completeness."""
+
+    route: str
+    read: int  # distinct ids served, all passes
+    expected: int  # the total Clerk reported at the end
+    churn: int  # how much the totals moved while the listing ran
+    passes: int
+    repaired: int  # rows first served by a repair pass
+    requests: int
+
+    @property
+    def complete(self) -> bool:
+        # Rows deleted after they were served make `read` exceed `expected`; that is churn,
+        # not loss. A shortfall is loss unless the totals moved at least as much meanwhile.
+        return self.read >= self.expected - self.churn
+
+    def fields(self) -> dict[str, int | str]:
+        return {
+            "route": self.route,
+            "read": self.read,
+            "expected": self.expected,
+            "churn": self.churn,
+            "passes": self.passes,
+            "repaired": self.repaired,
+            "requests": self.requests,
+        }
+
+
+# One pass over a list: yields the rows of each Clerk request; reports totals as it goes.
+Walk = Callable[[Totals], Iterator[Sequence[ItemT]]]
+EvidenceObserver = Callable[[Evidence], None]
+
+
+def ignore_evidence(_: Evidence) -> None:
+    pass
+
+
+class Listing(Generic[ItemT]):
+    """Every row of one Clerk list, each served once, complete or `ListingIncomplete`.
+
+    Not thread-safe: whoever keeps a listing between calls serializes them.
+    """
+
+    def __init__(
+        self,
+        route: str,
+        walk: Walk[ItemT],
+        *,
+        max_passes: int = DEFAULT_MAX_PASSES,
+        on_evidence: EvidenceObserver = ignore_evidence,
+    ) -> None:
+        self.route = route
+        self.served: set[str] = set()
+        self.totals = Totals()
+        self.passes = 0
+        self.repaired = 0
+        self.evidence: Evidence | None = None  # set once the listing ended complete
+        self._walk = walk
+        self._max_passes = max_passes
+        self._on_evidence = on_evidence
+        self._pass: Iterator[Sequence[ItemT]] | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.evidence is not None
+
+    def next_rows(self) -> list[ItemT] | None:
+        """Rows not served before (from one Clerk request or more); None once complete."""
+        while self.evidence is None:
+            if self._pass is None:
+                self.passes += 1
+                self._pass = self._walk(self.totals)
+            try:
+                rows = next(self._pass)
+            except StopIteration:
+                self._pass = None
+                self._end_pass()
+                continue
+            fresh = self._unseen(rows)
+            if fresh:
+                if self.passes > 1:
+                    self.repaired += len(fresh)
+                return fresh
+        return None
+
+    def __iter__(self) -> Iterator[list[ItemT]]:
+        while (rows := self.next_rows()) is not None:
+            yield rows
+
+    def close(self) -> None:
+        """Stop a pass under way (its pages in flight are cancelled)."""
+        if self._pass is not None and hasattr(self._pass, "close"):
+            self._pass.close()
+        self._pass = None
+
+    def _unseen(self, rows: Iterable[ItemT]) -> list[ItemT]:
+        fresh: list[ItemT] = []
+        for row in rows:
+            if row.id not in self.served:
+                self.served.add(row.id)
+                fresh.append(row)
+        return fresh
+
+    def _end_pass(self) -> None:
+        evidence = Evidence(
+            route=self.route,
+            read=len(self.served),
+            expected=self.totals.last if self.totals.last is not None else len(self.served),
+            churn=self.totals.churn,
+            passes=self.passes,
+            repaired=self.repaired,
+            requests=self.totals.requests,
+        )
+        if evidence.complete:
+            self.evidence = evidence
+            log.info("listing_complete", **evidence.fields())
+            self._on_evidence(evidence)
+            return
+        if self.passes >= self._max_passes:
+            log.error("listing_incomplete", **evidence.fields())
+            self._on_evidence(evidence)
+            raise ListingIncomplete(
+                self.route,
+                detail=(
+                    f"read {evidence.read} distinct rows, Clerk reports {evidence.expected} "
+                    f"(totals moved by {evidence.churn} during the listing) after "
+                    f"{evidence.passes} passes; retry the sync"
+                ),
+            )
+        log.warning("listing_repair", **evidence.fields())
+
+
+# -- offset lists -----------------------------------------------------------------------------
 
 
 class OffsetPageFetcher(Protocol[ItemT]):
@@ -51,46 +221,42 @@ class OffsetPageFetcher(Protocol[ItemT]):
     def __call__(self, *, limit: int, offset: int) -> OffsetPage[ItemT]: ...
 
 
-def _check_page_size(page_size: int) -> None:
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
-
-
-def _unseen(items: Iterable[ItemT], seen: set[str]) -> list[ItemT]:
-    """The items whose id is not in `seen`, each added to it (so duplicates are dropped too)."""
-    fresh: list[ItemT] = []
-    for item in items:
-        if item.id not in seen:
-            seen.add(item.id)
-            fresh.append(item)
-    return fresh
+def check_page_size(page_size: int) -> None:
+    if not 2 <= page_size <= MAX_PAGE_SIZE:
+        # At least 2, so consecutive pages can overlap by a row.
+        raise ValueError(f"page_size must be between 2 and {MAX_PAGE_SIZE}")
 
 
 class _Lookahead(Generic[ItemT]):
-    """Pages requested ahead of the loop, by offset; without a window, plain blocking reads."""
+    """Pages requested ahead of the walk, by offset; without a window, plain blocking reads."""
 
-    def __init__(self, fetch_page: OffsetPageFetcher[ItemT], page_size: int, window: int) -> None:
+    def __init__(
+        self, fetch_page: OffsetPageFetcher[ItemT], page_size: int, window: int, totals: Totals
+    ) -> None:
         self._fetch = fetch_page
         self._page_size = page_size
         self._window = window
+        self._totals = totals
         self._pool = ThreadPoolExecutor(window, "offset-lookahead") if window > 1 else None
         self._pending: dict[int, Future[OffsetPage[ItemT]]] = {}
 
     def get(self, offset: int) -> OffsetPage[ItemT]:
         future = self._pending.pop(offset, None)
-        if future is not None:
-            return future.result()
-        return self._fetch(limit=self._page_size, offset=offset)
+        if future is None:
+            self._totals.requests += 1
+            return self._fetch(limit=self._page_size, offset=offset)
+        return future.result()
 
     def ahead(self, offset: int, total_count: int) -> None:
         """Ask for the pages at `offset` and after, as far as the window and the total allow."""
         if self._pool is None:
             return
         step = self._page_size - 1
-        # The loop reads offset o only if the page before it (at o - step) ended before the
+        # The walk reads offset o only if the page before it (at o - step) ended before the
         # total, that is while o < total_count - 1.
         for position in range(offset, total_count - 1, step)[: self._window]:
             if position not in self._pending:
+                self._totals.requests += 1
                 self._pending[position] = self._pool.submit(
                     self._fetch, limit=self._page_size, offset=position
                 )
@@ -114,77 +280,198 @@ class _Lookahead(Generic[ItemT]):
             self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def iter_offset_pages(
+def offset_walk(
     fetch_page: OffsetPageFetcher[ItemT],
     page_size: int = MAX_PAGE_SIZE,
     *,
+    route: str,
     max_pages: int = DEFAULT_MAX_PAGES,
     max_rewinds: int = DEFAULT_MAX_REWINDS,
     window: int = 1,
-    route: str,
-) -> Iterator[list[ItemT]]:
-    """Walk a `limit`/`offset` list; yield each page's not-yet-seen items (see module docstring).
+) -> Walk[ItemT]:
+    """One pass of a `limit`/`offset` list (see the module docstring).
 
-    `page_size` must be at least 2 so consecutive pages can overlap. Ends on a short page or once
-    the rows read reach `total_count`. Raises `ClerkPagingError` on a short page that its own
-    `total_count` says is not the last, when a full page reached by a forward step holds only
-    rows already seen (the server ignored `offset`), after `max_rewinds` step-backs in a row, or
-    after `max_pages` requests.
+    Raises `ClerkPagingError` on a short page that its own `total_count` says is not the last,
+    when a full page reached by a forward step holds only rows already read (the server ignored
+    `offset`), after `max_rewinds` step-backs in a row, or after `max_pages` requests.
     """
-    _check_page_size(page_size)
-    if page_size < 2:
-        raise ValueError("page_size must be at least 2 for overlapping offset pages")
+    check_page_size(page_size)
     if window < 1:
         raise ValueError("window must be at least 1")
-    with _Lookahead(fetch_page, page_size, window) as pages:
-        yield from _walk(pages, page_size, max_pages, max_rewinds, route)
+
+    def walk(totals: Totals) -> Iterator[Sequence[ItemT]]:
+        with _Lookahead(fetch_page, page_size, window, totals) as pages:
+            yield from _offset_pass(pages, page_size, max_pages, max_rewinds, route, totals)
+
+    return walk
 
 
-def _walk(
-    pages: _Lookahead[ItemT], page_size: int, max_pages: int, max_rewinds: int, route: str
-) -> Iterator[list[ItemT]]:
-    # Invariant: `seen` holds every current row up to the last one read, so a page that starts
-    # with a seen row continues the listing without a gap.
-    seen: set[str] = set()
+def _offset_pass(
+    pages: _Lookahead[ItemT],
+    page_size: int,
+    max_pages: int,
+    max_rewinds: int,
+    route: str,
+    totals: Totals,
+) -> Iterator[Sequence[ItemT]]:
+    # Invariant: `read` holds every current row up to the last one read in this pass, so a page
+    # that starts with a row in it continues the pass without a gap.
+    read: set[str] = set()
     offset = 0
-    stepped_back = False
     rewinds = 0  # step-backs since a page last brought a new row
+    idle = 0  # joined pages in a row that brought no new row
     for _ in range(max_pages):
         page = pages.get(offset)
+        totals.observe(page.total_count)
         rows = page.data
-        if offset > 0 and (not rows or rows[0].id not in seen):
-            # Rows before `offset` were deleted since the previous page, so rows may have moved
-            # from this page into the last one unread. Step back, further each time, until a
-            # page starts with a row already read; rows are read again on the way forward.
+        if offset > 0 and (not rows or rows[0].id not in read):
+            # Rows before `offset` were deleted since the previous page (or moved), so rows may
+            # have gone from this page into the last one unread. Step back, further each time,
+            # until a page starts with a row already read; rows are read again on the way.
             rewinds += 1
             if rewinds > max_rewinds:
                 raise ClerkPagingError(
                     route, detail=f"the list kept shifting ({max_rewinds} step-backs in a row)"
                 )
-            offset = max(0, offset - min(page_size - 1, 4**rewinds))
-            stepped_back = True
+            offset = max(0, min(offset - min(page_size - 1, 4**rewinds), page.total_count - 1))
             pages.discard()  # read at offsets that assumed no row had moved
             continue
-        fresh = _unseen(rows, seen)
-        if fresh:
-            rewinds = 0
-        # A forward step starts at the last row read, which deletions only move earlier: a full
-        # page of rows already seen there means the server did not apply the offset.
-        if not fresh and len(rows) >= page_size and not stepped_back:
-            raise ClerkPagingError(
-                route, detail=f"the page at offset {offset} held only rows already listed"
-            )
+        before = len(read)
+        read.update(row.id for row in rows)
+        if len(read) > before:
+            rewinds = idle = 0
+        else:
+            # Nothing new on a page that joins: a step back that went far, or rows created in
+            # an instant already read that sorted before read rows. Many in a row: the server
+            # does not apply `offset`.
+            idle += 1
+            if idle > max_rewinds:
+                raise ClerkPagingError(
+                    route,
+                    detail=f"the page at offset {offset} held only rows already listed "
+                    f"({idle} pages in a row)",
+                )
         if len(rows) < page_size and offset + len(rows) < page.total_count:
             # The same answer says more rows follow: ending here would present part of the
             # list as all of it.
             raise ClerkPagingError(
                 route, detail=f"a short page at offset {offset} of {page.total_count} rows"
             )
-        if fresh:
-            yield fresh
+        yield rows
         if len(rows) < page_size or offset + len(rows) >= page.total_count:
             return
-        offset += len(rows) - 1  # overlap one row with the next page
-        stepped_back = False
+        offset += max(1, len(rows) - 1)  # overlap one row with the next page
         pages.ahead(offset, page.total_count)
     raise ClerkPagingError(route, detail=f"stopped after {max_pages} pages")
+
+
+def iter_offset_pages(
+    fetch_page: OffsetPageFetcher[ItemT],
+    page_size: int = MAX_PAGE_SIZE,
+    *,
+    route: str,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    max_rewinds: int = DEFAULT_MAX_REWINDS,
+    window: int = 1,
+    on_evidence: EvidenceObserver = ignore_evidence,
+) -> Iterator[list[ItemT]]:
+    """Every row of an offset list, a batch per request, each once (a `Listing`)."""
+    walk = offset_walk(
+        fetch_page,
+        page_size,
+        route=route,
+        max_pages=max_pages,
+        max_rewinds=max_rewinds,
+        window=window,
+    )
+    listing = Listing(route, walk, on_evidence=on_evidence)
+    try:
+        yield from listing
+    finally:
+        listing.close()
+
+
+# -- the users cursor -------------------------------------------------------------------------
+
+
+class CursorPageFetcher(Protocol[UserT]):
+    """`limit` users oldest first: after the user `starting_after`, or (without a cursor)
+    those created after `created_at_after` milliseconds, or from the start."""
+
+    def __call__(
+        self, *, limit: int, starting_after: str | None, created_at_after: int | None
+    ) -> list[UserT]: ...
+
+
+def cursor_walk(
+    fetch_page: CursorPageFetcher[UserT],
+    count: Callable[[], int],
+    page_size: int = MAX_PAGE_SIZE,
+    *,
+    route: str,
+    max_pages: int = DEFAULT_MAX_PAGES,
+) -> Walk[UserT]:
+    """One pass of the users list by `starting_after`, with the count before and after.
+
+    The list has no total of its own, so the pass reads `count()` when it starts and once it
+    has read a short page. A cursor that Clerk no longer recognises (422, or `[]` while the
+    count says rows are missing) is replaced by a read from the cursor's `created_at` on;
+    the rows of that read that were served already are skipped by the listing.
+    """
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+
+    def counted(totals: Totals) -> int:
+        totals.requests += 1
+        total = count()
+        totals.observe(total)
+        return total
+
+    def fetch(totals: Totals, cursor: UserT | None, anchored: bool) -> list[UserT]:
+        totals.requests += 1
+        if cursor is not None and anchored:
+            # Ties at the cursor's instant are read again; the listing skips those served.
+            return fetch_page(
+                limit=page_size, starting_after=None, created_at_after=cursor.created_at - 1
+            )
+        starting_after = cursor.id if cursor is not None else None
+        return fetch_page(limit=page_size, starting_after=starting_after, created_at_after=None)
+
+    def walk(totals: Totals) -> Iterator[Sequence[UserT]]:
+        counted(totals)
+        read: set[str] = set()
+        cursor: UserT | None = None
+        anchored = False  # the next request resumes from the cursor's created_at
+        for _ in range(max_pages):
+            try:
+                rows = fetch(totals, cursor, anchored)
+            except ClerkRequestError as exc:
+                if exc.status != 422 or cursor is None or anchored:
+                    raise
+                log.warning("users_cursor_refused", cursor=cursor.id, effect="resume by created_at")
+                anchored = True
+                continue
+            before = len(read)
+            read.update(row.id for row in rows)
+            if len(rows) >= page_size and len(read) == before and not anchored:
+                # A full page past the cursor of rows already read: the server ignored it.
+                raise ClerkPagingError(
+                    route, detail="a full page after the cursor held only users already served"
+                )
+            yield rows
+            if not rows and cursor is not None and not anchored:
+                # `[]` after a full page: the end, or a cursor Clerk no longer knows. The
+                # count tells which, without a request more in the usual case.
+                total = counted(totals)
+                if len(read) >= total:
+                    return
+                log.warning("users_cursor_empty", cursor=cursor.id, read=len(read), count=total)
+                anchored = True
+                continue
+            if len(rows) < page_size:
+                counted(totals)
+                return
+            cursor, anchored = rows[-1], False
+        raise ClerkPagingError(route, detail=f"stopped after {max_pages} pages")
+
+    return walk

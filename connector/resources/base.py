@@ -16,9 +16,9 @@ import structlog
 
 from connector import ids, page_tokens
 from connector.catalog import RoleCatalog, load_catalog
-from connector.clerk import ClerkClient
+from connector.clerk import ClerkClient, Evidence
 from connector.protocol import entitlement, grant, resource
-from connector.sync_cache import SyncScope
+from connector.sync_cache import SyncCache, SyncScope
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
@@ -26,6 +26,11 @@ log = structlog.get_logger(__name__)
 
 class ResourceNotFound(LookupError):
     """GetResource for an id Clerk does not have."""
+
+
+class AccessNotAttributable(RuntimeError):
+    """Clerk's data holds access the connector cannot attribute to a principal (for example a
+    membership without a user): emitting the rest would present part of the access as all."""
 
 
 @dataclass
@@ -45,6 +50,8 @@ class SyncContext:
     scope: SyncScope
     served: frozenset[str]
     resource_types: dict[str, resource.ResourceType] = field(default_factory=dict)
+    # Where listings of calls without a sync id are kept between pages (see stream.py).
+    cache: SyncCache | None = None
 
     def catalog(self) -> RoleCatalog:
         return self.scope.memo("catalog", self.load_catalog)
@@ -54,6 +61,10 @@ class SyncContext:
 
     def serves(self, type_id: str) -> bool:
         return type_id in self.served
+
+    def record_evidence(self, evidence: Evidence) -> None:
+        """Keep a listing's completeness evidence in this sync's report."""
+        self.scope.report.add_listing(evidence.fields())
 
 
 class ResourceBuilder:

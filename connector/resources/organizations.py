@@ -30,12 +30,11 @@ from connector.protocol import (
 )
 from connector.resources.base import Page, ResourceBuilder, SyncContext, keyset_page, principal
 from connector.resources.memberships import Member, MembershipIndex, read_one_organization
-from connector.resources.stream import offset_page
+from connector.resources.stream import stream_page
 
 log = structlog.get_logger(__name__)
 
 _KIND = "organizations"
-_ROUTE = "/organizations"
 MEMBERSHIPS = "memberships"  # the sync scope's key for the MembershipIndex
 ASSIGNMENT = entitlement.Entitlement.PURPOSE_VALUE_ASSIGNMENT
 
@@ -109,16 +108,15 @@ class OrganizationBuilder(ResourceBuilder):
         ctx.scope.start(MEMBERSHIPS, lambda: MembershipIndex.read(ctx.client, ctx.scope.closed))
 
     def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource.Resource]:
-        result = offset_page(
-            route=_ROUTE,
+        organizations, next_token = stream_page(
             kind=_KIND,
             token=token,
             size=size,
-            fetch=ctx.client.organizations_page,
-            created_at=lambda org: org.created_at,
-            object_id=lambda org: org.id,
+            scope=ctx.scope,
+            cache=ctx.cache,
+            start=lambda: ctx.client.organizations_listing(size, ctx.record_evidence),
         )
-        return Page([organization_resource(org) for org in result.fresh], result.next_token)
+        return Page([organization_resource(org) for org in organizations], next_token)
 
     def get_resource(self, ctx: SyncContext, resource_id: str) -> resource.Resource:
         return organization_resource(ctx.client.get_organization(resource_id))

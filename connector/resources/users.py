@@ -7,13 +7,13 @@ organizations), so the type is annotated SkipEntitlementsAndGrants.
 from __future__ import annotations
 
 from connector import ids
-from connector.clerk import User
+from connector.clerk import Evidence, Listing, User
 from connector.protocol import fill_struct, pack, resource, resource_tree, traits
 from connector.resources.base import Page, ResourceBuilder, SyncContext
-from connector.resources.stream import advance, read_position
+from connector.resources.principals import listed_users
+from connector.resources.stream import stream_page
 
 _KIND = "users"
-_ROUTE = "/users"
 
 
 class UserBuilder(ResourceBuilder):
@@ -29,20 +29,22 @@ class UserBuilder(ResourceBuilder):
         )
 
     def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource.Resource]:
-        position = read_position(token, _KIND, str, "")
-        raw = ctx.client.users_page(limit=size, starting_after=position.cursor or None)
-        page = advance(
-            route=_ROUTE,
-            kind=_KIND,
-            raw=raw,
-            position=position,
-            requested=size,
-            exhausted=len(raw) < size,
-            next_cursor=raw[-1].id if raw else "",
-            created_at=lambda user: user.created_at,
-            object_id=lambda user: user.id,
+        listed = listed_users(ctx.scope)
+
+        def start() -> Listing[User]:
+            def ended(evidence: Evidence) -> None:
+                ctx.record_evidence(evidence)
+                if evidence.complete:
+                    listed.complete = True  # every user is now among those served
+
+            return ctx.client.users_listing(size, on_evidence=ended)
+
+        users, next_token = stream_page(
+            kind=_KIND, token=token, size=size, scope=ctx.scope, cache=ctx.cache, start=start
         )
-        return Page([user_resource(user) for user in page.fresh], page.next_token)
+        built = [user_resource(user) for user in users]
+        listed.add(built)
+        return Page(built, next_token)
 
     def get_resource(self, ctx: SyncContext, resource_id: str) -> resource.Resource:
         return user_resource(ctx.client.get_user(resource_id))

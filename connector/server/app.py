@@ -16,6 +16,7 @@ from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from connector.clerk import ClerkClient
+from connector.clerk.paging import ignore_evidence
 from connector.metrics import ConnectorMetrics, MetricsServer
 from connector.resources.base import ResourceBuilder
 from connector.resources.organizations import OrganizationBuilder
@@ -26,7 +27,7 @@ from connector.server.health import RECHECK_SECONDS, KeyHealth, KeyRechecker
 from connector.server.service import Connector, add_servicers, ignore_rpc
 from connector.server.tls import bind
 from connector.settings import ServerTls, Settings
-from connector.sync_cache import SyncCache
+from connector.sync_cache import SyncCache, ignore_event
 
 log = structlog.get_logger(__name__)
 
@@ -84,6 +85,8 @@ class Observability:
         app.client.stats.subscribe(metrics.observe_clerk_request)
         app.client.stats.subscribe(key_health.observe)
         app.observer = metrics.observe_rpc
+        app.client.on_evidence = metrics.observe_listing
+        app.cache.on_event = metrics.observe_sync_event
         watch = cls(app, metrics, key_health)
         if metrics_listen:
             try:
@@ -108,6 +111,8 @@ class Observability:
         self.app.client.stats.unsubscribe(self.metrics.observe_clerk_request)
         self.app.client.stats.unsubscribe(self.key_health.observe)
         self.app.observer = ignore_rpc
+        self.app.client.on_evidence = ignore_evidence
+        self.app.cache.on_event = ignore_event
 
 
 @dataclass

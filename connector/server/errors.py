@@ -21,11 +21,13 @@ from connector.clerk import (
     ClerkPermissionError,
     ClerkRateLimitedError,
     ClerkUnavailableError,
+    ListingIncomplete,
 )
 from connector.logs import redact
 from connector.page_tokens import InvalidPageToken
 from connector.protocol import pack, ratelimit, timestamp_ms
-from connector.resources.base import ResourceNotFound
+from connector.resources.base import AccessNotAttributable, ResourceNotFound
+from connector.resources.stream import ListingExpired
 from connector.sync_cache import ScopeClosed
 
 
@@ -70,6 +72,13 @@ def failure_for(exc: BaseException) -> Failure | None:
             return Failure(grpc.StatusCode.UNAVAILABLE, text, _rate_limit(exc))
         case ClerkUnavailableError():
             return Failure(grpc.StatusCode.UNAVAILABLE, text)
+        case ListingIncomplete() | ListingExpired():
+            # The list changed more than a repair pass could follow, or the connector no longer
+            # holds the listing a token continues: a new sync can succeed.
+            return Failure(grpc.StatusCode.ABORTED, text)
+        case AccessNotAttributable():
+            # Clerk's data itself cannot be turned into complete grants; retrying won't help.
+            return Failure(grpc.StatusCode.FAILED_PRECONDITION, text)
         case ClerkError():
             # Unusable bodies, paging that does not advance, 4xx on our own requests.
             return Failure(grpc.StatusCode.INTERNAL, text)

@@ -65,6 +65,7 @@ class Connector:
             scope=self.cache.scope(sync_id),
             served=frozenset(self.builders),
             resource_types=self.resource_types,
+            cache=self.cache,
         )
 
     @property

@@ -95,8 +95,9 @@ def test_key_revoked_mid_sync_fails_the_sync(conn: Connected) -> None:
 
 
 def test_persistent_429_is_unavailable_with_rate_limit_details(conn: Connected) -> None:
-    conn.fake.rate_limit = RateLimit(requests=1, per_seconds=3600.0)
-    list_users(conn)  # spends the only request
+    # The first page of users costs two requests: the count (completeness evidence) and a page.
+    conn.fake.rate_limit = RateLimit(requests=2, per_seconds=3600.0)
+    list_users(conn)  # spends both
     err = rpc_error(list_users, conn)
     assert err.code() is grpc.StatusCode.UNAVAILABLE
     status = rpc_status.from_call(err)  # type: ignore[arg-type]

@@ -194,10 +194,12 @@ def test_metrics_count_retries_and_errors() -> None:
 
     assert users.list
     requests = "clerk_connector_clerk_requests_total"
-    assert value(requests, route="/users", status="503") == 2
+    # A users listing starts with its count (completeness evidence), so the faults hit it.
+    assert value(requests, route="/users/count", status="503") == 2
+    assert value(requests, route="/users/count", status="200") == 1
     assert value(requests, route="/users", status="200") == 1
-    assert value(requests, route="/users", status="401") == 1
-    assert value("clerk_connector_clerk_retries_total", route="/users") == 2
+    assert value(requests, route="/users/count", status="401") == 1
+    assert value("clerk_connector_clerk_retries_total", route="/users/count") == 2
     rpc = "clerk_connector_rpc_duration_seconds_count"
     assert value(rpc, method="ListResources", code="OK") == 1
     assert value(rpc, method="ListResources", code="UNAUTHENTICATED") == 1

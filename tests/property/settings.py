@@ -4,10 +4,12 @@ CI), and no example database written into the working tree."""
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import HealthCheck, settings
 
 PROPERTY = settings(
-    max_examples=60,
+    max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "60")),
     deadline=None,
     derandomize=True,
     database=None,

@@ -1,10 +1,11 @@
-"""Properties of the offset stream (connector/resources/stream.py, `offset_page`) against an
-in-memory list that changes between requests the way a database does: rows deleted anywhere
-(later rows shift left), rows created "now" (at the end, or in the newest row's millisecond).
+"""Properties of an offset listing served over gRPC pages (connector/clerk/paging.py through
+connector/resources/stream.py) against an in-memory list that changes between requests the way
+a database does: rows deleted anywhere (later rows shift left), rows created "now" (at the end,
+or in the newest row's millisecond).
 
-Whatever the changes, every row that existed for the whole walk is served exactly once, nothing
-else ever served, no page is larger than asked, and a hostile server ends in an error, never in
-an endless walk.
+Whatever the changes, the listing ends complete, every row that existed for the whole walk is
+served exactly once, nothing else is ever served, no page is larger than asked, and a hostile
+server ends in an error, never in an endless walk or a short list presented as complete.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from dataclasses import dataclass, field
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector.clerk import ClerkPagingError
-from connector.resources.stream import MAX_REWINDS, StreamPage, offset_page
+from connector.clerk import ClerkPagingError, Listing, ListingIncomplete, OffsetPage
+from connector.clerk.paging import DEFAULT_MAX_REWINDS, offset_walk
+from connector.resources.stream import stream_page
+from connector.sync_cache import SyncScope
 from tests.property.settings import PROPERTY
 
 MAX_CALLS = 1_000
@@ -28,10 +31,8 @@ class Row:
     id: str
 
 
-@dataclass
-class Rows:
-    data: list[Row]
-    total_count: int
+def rows_page(data: list[Row], total_count: int) -> OffsetPage[Row]:
+    return OffsetPage[Row].model_construct(data=data, total_count=total_count)
 
 
 @dataclass
@@ -46,10 +47,10 @@ class ChangingList:
     requests: int = 0
     serial: int = 0
 
-    def fetch(self, *, limit: int, offset: int) -> Rows:
+    def fetch(self, *, limit: int, offset: int) -> OffsetPage[Row]:
         self.requests += 1
         self.change()
-        return Rows(self.rows[offset : offset + limit], len(self.rows))
+        return rows_page(self.rows[offset : offset + limit], len(self.rows))
 
     def change(self) -> None:
         count = min(self.budget, self.draw.draw(st.integers(0, 3), label="changes"))
@@ -81,27 +82,26 @@ def initial_rows(stamps: list[int]) -> list[Row]:
     return sorted(rows)
 
 
-def walk(source: ChangingList, size: int) -> list[str]:
+def serve_all(fetch: object, size: int, max_calls: int) -> tuple[list[str], Listing[Row]]:
+    """Every gRPC page of one listing; the listing is created by the first call."""
+    scope = SyncScope()
+    made: list[Listing[Row]] = []
+
+    def start() -> Listing[Row]:
+        made.append(Listing("/rows", offset_walk(fetch, max(size, 2), route="/rows")))  # type: ignore[arg-type]
+        return made[0]
+
     served: list[str] = []
     token = ""
     tokens: set[str] = set()
-    for _ in range(MAX_CALLS):
-        before = source.requests
-        page: StreamPage[Row] = offset_page(
-            route="/rows",
-            kind="rows",
-            token=token,
-            size=size,
-            fetch=source.fetch,
-            created_at=lambda row: row.created_at,
-            object_id=lambda row: row.id,
+    for _ in range(max_calls):
+        rows, token = stream_page(
+            kind="rows", token=token, size=size, scope=scope, cache=None, start=start
         )
-        assert len(page.fresh) <= size
-        assert source.requests - before <= MAX_REWINDS + 1
-        served += [row.id for row in page.fresh]
-        token = page.next_token
+        assert len(rows) <= size
+        served += [row.id for row in rows]
         if not token:
-            return served
+            return served, made[0]
         assert token not in tokens, "a page token repeated: the platform would loop"
         tokens.add(token)
     raise AssertionError("the walk did not end")
@@ -119,12 +119,15 @@ def test_survivors_are_served_exactly_once_whatever_changes(
 ) -> None:
     rows = initial_rows(stamps)
     source = ChangingList(list(rows), data, budget, ever={row.id for row in rows})
-    served = walk(source, size)
+    served, listing = serve_all(source.fetch, size, MAX_CALLS)
     counts = Counter(served)
     survivors = {row.id for row in rows} - source.deleted
     assert not [row_id for row_id, n in counts.items() if n > 1], "served twice"
     assert survivors <= counts.keys(), "a row that existed throughout was skipped"
     assert counts.keys() <= source.ever, "served a row that never existed"
+    assert listing.evidence is not None
+    assert listing.evidence.complete
+    assert source.requests <= (DEFAULT_MAX_REWINDS + 1) * (len(rows) + budget + 2) * 2
 
 
 @PROPERTY
@@ -142,34 +145,20 @@ def test_survivors_are_served_exactly_once_whatever_changes(
 def test_a_lying_server_ends_in_an_error_not_a_loop(
     pages: list[tuple[list[Row], int]], size: int
 ) -> None:
-    """Any rows and totals at all (unsorted, repeated, shrinking): each call ends, and the walk
-    either finishes or raises ClerkPagingError."""
+    """Any rows and totals at all (unsorted, repeated, shrinking): the listing either ends with
+    at least as many distinct rows as the last total says, or raises; it never loops."""
     answers = iter(pages * 50)
     requests = 0
 
-    def fetch(*, limit: int, offset: int) -> Rows:
+    def fetch(*, limit: int, offset: int) -> OffsetPage[Row]:
         nonlocal requests
         requests += 1
         rows, total = next(answers, ([], 0))
-        return Rows(rows[:limit], total)
+        return rows_page(rows[:limit], total)
 
-    token = ""
     try:
-        for _ in range(len(pages) * 50 + 2):
-            page = offset_page(
-                route="/rows",
-                kind="rows",
-                token=token,
-                size=size,
-                fetch=fetch,
-                created_at=lambda row: row.created_at,
-                object_id=lambda row: row.id,
-            )
-            assert len(page.fresh) <= size
-            token = page.next_token
-            if not token:
-                return
-    except ClerkPagingError:
+        served, listing = serve_all(fetch, size, len(pages) * 50 + 2)
+    except (ClerkPagingError, ListingIncomplete):
         return
-    # Only a server that keeps inventing rows gets this far; our answers run dry long before.
-    raise AssertionError(f"no end after {requests} requests")
+    assert listing.evidence is not None
+    assert len(set(served)) >= listing.evidence.expected - listing.evidence.churn

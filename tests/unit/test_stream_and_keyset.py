@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 
-from connector.clerk import ClerkPagingError
+from connector.clerk import Listing, ListingIncomplete, OffsetPage
+from connector.clerk.paging import offset_walk
 from connector.page_tokens import InvalidPageToken
 from connector.resources.base import keyset_page
-from connector.resources.stream import MAX_PAGES, StreamPosition, advance, read_position
+from connector.resources.stream import ListingExpired, stream_page
+from connector.sync_cache import SyncCache, SyncScope
 
 
 @dataclass(frozen=True)
@@ -16,80 +19,149 @@ class Row:
     created_at: int
 
 
-def step(raw: list[Row], token: str, size: int = 3) -> tuple[list[Row], str]:
-    position = read_position(token, "rows", int, 0)
-    page = advance(
-        route="/rows",
-        kind="rows",
-        raw=raw,
-        position=position,
-        requested=size,
-        exhausted=len(raw) < size,
-        next_cursor=position.cursor + len(raw),
-        created_at=lambda row: row.created_at,
-        object_id=lambda row: row.id,
+def offset_source(rows: list[Row]) -> tuple[list[int], object]:
+    """An in-memory offset list; the returned list counts its requests."""
+    calls: list[int] = []
+
+    def fetch(*, limit: int, offset: int) -> OffsetPage[Row]:
+        calls.append(offset)
+        return OffsetPage[Row].model_construct(
+            data=rows[offset : offset + limit], total_count=len(rows)
+        )
+
+    return calls, fetch
+
+
+def starter(fetch: object, page_size: int = 4) -> Callable[[], Listing[Row]]:
+    return lambda: Listing("/rows", offset_walk(fetch, page_size, route="/rows"))  # type: ignore[arg-type]
+
+
+def serve_all(scope: SyncScope, start: Callable[[], Listing[Row]], size: int = 4) -> list[str]:
+    token, served = "", []
+    while True:
+        rows, token = stream_page(
+            kind="rows", token=token, size=size, scope=scope, cache=None, start=start
+        )
+        served += [row.id for row in rows]
+        if not token:
+            return served
+
+
+ROWS = [Row(f"r{i:02}", i // 3) for i in range(10)]  # ties: three rows per instant
+
+
+def test_stream_serves_every_row_once_and_ends_with_an_empty_token() -> None:
+    calls, fetch = offset_source(ROWS)
+    assert serve_all(SyncScope(), starter(fetch)) == [row.id for row in ROWS]
+    assert calls == [0, 3, 6]  # one row of overlap per page; the third ends at the total
+
+
+def test_a_retried_page_gets_the_same_answer_without_a_clerk_request() -> None:
+    calls, fetch = offset_source(ROWS)
+    scope, start = SyncScope(), starter(fetch)
+    _first, token = stream_page(kind="rows", token="", size=4, scope=scope, cache=None, start=start)
+    second, token2 = stream_page(
+        kind="rows", token=token, size=4, scope=scope, cache=None, start=start
     )
-    return page.fresh, page.next_token
+    made = len(calls)
+    again, token3 = stream_page(
+        kind="rows", token=token, size=4, scope=scope, cache=None, start=start
+    )
+    assert (again, token3) == (second, token2)
+    assert len(calls) == made
 
 
-def test_short_page_ends_the_list() -> None:
-    fresh, token = step([Row("a", 1), Row("b", 2)], "")
-    assert [r.id for r in fresh] == ["a", "b"]
-    assert token == ""
+def test_a_skipped_page_is_an_invalid_token() -> None:
+    _, fetch = offset_source(ROWS)
+    scope, start = SyncScope(), starter(fetch)
+    _, token = stream_page(kind="rows", token="", size=4, scope=scope, cache=None, start=start)
+    _, token2 = stream_page(kind="rows", token=token, size=4, scope=scope, cache=None, start=start)
+    _, token3 = stream_page(kind="rows", token=token2, size=4, scope=scope, cache=None, start=start)
+    with pytest.raises(InvalidPageToken, match="out of sequence"):
+        stream_page(kind="rows", token=token, size=4, scope=scope, cache=None, start=start)
+    assert token3
 
 
-def test_rows_repeated_by_a_shifted_offset_are_dropped() -> None:
-    _, token = step([Row("a", 1), Row("b", 2), Row("c", 2)], "")
-    assert token
-    # The server repeats c (same instant) and b; only d is new.
-    fresh, token2 = step([Row("b", 2), Row("c", 2), Row("d", 3)], token)
-    assert [r.id for r in fresh] == ["d"]
-    assert token2
-    assert token2 != token
-
-
-def test_same_instant_rows_are_not_mistaken_for_repeats() -> None:
-    _, token = step([Row("a", 1), Row("b", 5), Row("c", 5)], "")
-    fresh, _ = step([Row("d", 5), Row("e", 6), Row("f", 7)], token)
-    assert [r.id for r in fresh] == ["d", "e", "f"]
-
-
-def test_a_full_page_of_served_rows_fails_instead_of_looping() -> None:
-    first = [Row("a", 1), Row("b", 2), Row("c", 3)]
-    _, token = step(first, "")
-    with pytest.raises(ClerkPagingError, match="already served"):
-        step(first, token)
-
-
-def test_page_cap_ends_a_server_that_never_stops() -> None:
-    position = StreamPosition(pages=MAX_PAGES, edge=None, cursor=0)
-    with pytest.raises(ClerkPagingError, match="gave up"):
-        advance(
-            route="/rows",
-            kind="rows",
-            raw=[Row("z", 1)],
-            position=position,
-            requested=1,
-            exhausted=False,
-            next_cursor=1,
-            created_at=lambda row: row.created_at,
-            object_id=lambda row: row.id,
+def test_a_token_of_a_listing_no_longer_held_is_listing_expired() -> None:
+    _, fetch = offset_source(ROWS)
+    _, token = stream_page(
+        kind="rows", token="", size=4, scope=SyncScope(), cache=None, start=starter(fetch)
+    )
+    with pytest.raises(ListingExpired, match="start the sync again"):
+        stream_page(
+            kind="rows", token=token, size=4, scope=SyncScope(), cache=None, start=starter(fetch)
         )
 
 
-def test_tokens_always_move_forward() -> None:
-    token = ""
-    seen = set()
-    rows = [Row(f"r{i:03}", i // 2) for i in range(30)]
-    served: list[str] = []
-    for start in range(0, 30, 3):
-        fresh, token = step(rows[start : start + 3], token)
-        served += [r.id for r in fresh]
+def test_without_a_sync_id_the_listing_lives_in_its_own_scope_until_it_ends() -> None:
+    _, fetch = offset_source(ROWS)
+    cache = SyncCache(idle_seconds=60)
+    try:
+        token, served = "", []
+        while True:
+            # A throwaway scope per call, as a call without active_sync_id gets.
+            rows, token = stream_page(
+                kind="rows",
+                token=token,
+                size=4,
+                scope=cache.scope(""),
+                cache=cache,
+                start=starter(fetch),
+            )
+            served += [row.id for row in rows]
+            if not token:
+                break
+            assert cache.active_syncs() == 1
+        assert served == [row.id for row in ROWS]
+        assert cache.active_syncs() == 0  # released once the listing ended
+    finally:
+        cache.close()
+
+
+def test_a_page_never_holds_more_rows_than_asked() -> None:
+    _, fetch = offset_source(ROWS)
+    scope, start = SyncScope(), starter(fetch, page_size=5)
+    token, pages = "", []
+    while True:
+        rows, token = stream_page(
+            kind="rows", token=token, size=2, scope=scope, cache=None, start=start
+        )
+        pages.append(len(rows))
         if not token:
             break
-        assert token not in seen
-        seen.add(token)
-    assert served == [r.id for r in rows]
+    assert max(pages) <= 2
+    assert sum(pages) == len(ROWS)
+
+
+def test_a_list_shorter_than_its_total_is_repaired_or_fails_loudly() -> None:
+    # Ties come back in another order on each request: in the first pass r03 is served twice
+    # and r04 never (its place taken). The repair pass serves it.
+    calls: list[int] = []
+
+    def fetch(*, limit: int, offset: int) -> OffsetPage[Row]:
+        calls.append(offset)
+        visible = [ROWS[3] if row.id == "r04" and len(calls) <= 3 else row for row in ROWS]
+        return OffsetPage[Row].model_construct(
+            data=visible[offset : offset + limit], total_count=len(ROWS)
+        )
+
+    listing = Listing("/rows", offset_walk(fetch, 4, route="/rows"))
+    served = [row.id for rows in listing for row in rows]
+    assert sorted(served) == [row.id for row in ROWS]
+    assert listing.evidence is not None
+    assert (listing.evidence.passes, listing.evidence.repaired) == (2, 1)
+
+
+def test_a_list_that_stays_short_fails_with_the_numbers() -> None:
+    def fetch(*, limit: int, offset: int) -> OffsetPage[Row]:
+        visible = [ROWS[3] if row.id == "r04" else row for row in ROWS]
+        return OffsetPage[Row].model_construct(
+            data=visible[offset : offset + limit], total_count=len(ROWS)
+        )
+
+    listing = Listing("/rows", offset_walk(fetch, 4, route="/rows"))
+    with pytest.raises(ListingIncomplete, match="read 9 distinct rows, Clerk reports 10"):
+        list(listing)
 
 
 def test_keyset_page_walks_every_item_once() -> None:
@@ -126,16 +198,3 @@ def test_keyset_rejects_foreign_token() -> None:
     page = keyset_page(["a", "b"], lambda item: item, 1, "", "k")
     with pytest.raises(InvalidPageToken):
         keyset_page(["a", "b"], lambda item: item, 1, page.next_token, "other")
-
-
-def test_a_server_that_ignores_order_by_is_followed_newest_first() -> None:
-    rows = [Row(f"r{i:02}", 100 - i // 2) for i in range(12)]  # newest first, with ties
-    token, served = "", []
-    for start in range(0, 12, 3):
-        fresh, token = step(rows[start : start + 3], token)
-        served += [r.id for r in fresh]
-    assert served == [r.id for r in rows]
-    # ...and a repeated page is still recognised in that direction.
-    _, token = step(rows[:3], "")
-    with pytest.raises(ClerkPagingError):
-        step(rows[:3], token)
