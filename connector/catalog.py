@@ -13,7 +13,16 @@ from typing import TypeVar
 
 import structlog
 
-from connector.clerk import ClerkClient, ClerkNotFoundError, Permission, Role, RoleSet
+from connector.clerk import (
+    ClerkClient,
+    ClerkError,
+    ClerkNotFoundError,
+    ClerkPermissionError,
+    ClerkRequestError,
+    Permission,
+    Role,
+    RoleSet,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -78,9 +87,16 @@ def load_catalog(client: ClerkClient, *, with_permissions: bool = True) -> RoleC
         initial_key = next(
             (role_set.key for role_set in role_sets if role_set.type == "initial"), None
         ) or (client.organization_settings().initial_role_set_key if role_sets else None)
-    except ClerkNotFoundError:
-        # Instances from before role sets: every role is assignable in every organization.
-        log.warning("role_sets_unavailable", effect="every role counts as assignable everywhere")
+    except (ClerkNotFoundError, ClerkPermissionError, ClerkRequestError) as exc:
+        if not _feature_missing(exc):
+            raise
+        # Instances from before role sets (404), or a plan without them (402 or 403): every
+        # role is assignable in every organization.
+        log.warning(
+            "role_sets_unavailable",
+            status=exc.status,
+            effect="every role counts as assignable everywhere",
+        )
         role_sets, initial_key = (), None
     return RoleCatalog(
         roles=roles,
@@ -88,6 +104,14 @@ def load_catalog(client: ClerkClient, *, with_permissions: bool = True) -> RoleC
         role_sets=role_sets,
         initial_role_set_key=initial_key,
     )
+
+
+# 404: no such endpoint on an old instance; 402 (payment required) or 403: not in the plan.
+_FEATURE_MISSING = frozenset({402, 403, 404})
+
+
+def _feature_missing(exc: ClerkError) -> bool:
+    return exc.status in _FEATURE_MISSING
 
 
 def _unique(items: Iterable[_Item]) -> tuple[_Item, ...]:

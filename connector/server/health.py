@@ -23,6 +23,8 @@ log = structlog.get_logger(__name__)
 
 RECHECK_SECONDS = 30.0
 REJECTED_STATUSES = frozenset({401, 403})
+# Routes whose 403 says the plan lacks the feature (role sets), not that the key is refused.
+PLAN_FEATURE_ROUTES = frozenset({"/role_sets", "/instance/organization_settings"})
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
@@ -52,7 +54,9 @@ class KeyHealth:
 
     def observe(self, event: RequestEvent) -> None:
         """A Clerk request finished: 401/403 means rejected, any 2xx means accepted."""
-        if event.status in REJECTED_STATUSES:
+        if event.status in REJECTED_STATUSES and not (
+            event.status == 403 and event.route in PLAN_FEATURE_ROUTES
+        ):
             self._set(accepted=False, status=event.status, route=event.route)
         elif event.status is not None and 200 <= event.status < 300:
             self._set(accepted=True, status=event.status, route=event.route)
