@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from connector.server.app import DRAIN_SECONDS
+
 ROOT = Path(__file__).resolve().parents[2]
 MAKE = shutil.which("make")
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -128,3 +130,16 @@ def test_the_runtime_stage_has_no_installer_and_no_system_user_warning() -> None
     assert "--system" not in runtime  # uid 10001 is outside the system range
     assert "--uid 10001" in runtime
     assert "--no-log-init" in runtime
+
+
+def test_every_documented_run_outlasts_the_drain() -> None:
+    """docker's and podman's default 10 s stop timeout would cut the SIGTERM drain short."""
+    readme = (ROOT / "README.md").read_text().replace("\\\n", " ")
+    runs = re.findall(r"^(?:docker|podman) run .+$", readme, re.MULTILINE)
+    assert len(runs) >= 3
+    for command in runs:
+        timeout = re.search(r"--stop-timeout (\d+)", command)
+        assert timeout is not None, command
+        assert int(timeout.group(1)) > DRAIN_SECONDS, command
+        assert "--read-only" in command
+        assert "--cap-drop ALL" in command
