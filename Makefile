@@ -7,6 +7,13 @@ TOOLS   := .tools
 BUF     := $(TOOLS)/node_modules/.bin/buf
 BUF_VERSION := 1.75.0
 IMAGE   ?= clerk-connector:dev
+# make image: podman when it is installed, else docker; chosen once, so a failure shows the
+# real error. IMAGE_BUILD_FLAGS passes extra flags, e.g. "--isolation chroot" (podman in a
+# container), "--pull=never" or a "--build-arg PYTHON_IMAGE=..." for a mirrored base image.
+CONTAINER_TOOL ?= $(firstword $(foreach tool,podman docker,$(if $(shell command -v $(tool)),$(tool))))
+IMAGE_BUILD_FLAGS ?=
+# podman defaults to the OCI format, which drops HEALTHCHECK; docker always keeps it.
+IMAGE_FORMAT_FLAGS = $(if $(filter podman,$(CONTAINER_TOOL)),--format docker)
 
 .PHONY: help install demo test check lint typecheck proto proto-check fmt pytest docker-lint image bench clean
 
@@ -69,7 +76,8 @@ bench: install
 	$(PY) -m tests.bench $(BENCH_ARGS)
 
 image:
-	podman build --isolation chroot -t $(IMAGE) . || docker build -t $(IMAGE) .
+	$(if $(CONTAINER_TOOL),,$(error make image needs podman or docker (or CONTAINER_TOOL=...)))
+	$(CONTAINER_TOOL) build $(IMAGE_FORMAT_FLAGS) $(IMAGE_BUILD_FLAGS) -t $(IMAGE) .
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

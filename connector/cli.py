@@ -160,6 +160,7 @@ def _channel_to(
 def _sync(args: argparse.Namespace) -> int:
     from connector.syncer import SyncFailed, run_sync
 
+    _check_output(args.output)
     tls = _client_tls(args, env=False)
     if tls is not None and not args.connect:
         raise SettingsError("--tls-* flags need --connect (the in-process server is loopback)")
@@ -288,7 +289,22 @@ def _local_address(listen: str) -> str:
 def _demo(args: argparse.Namespace) -> int:
     from connector.demo import run_demo
 
+    _check_output(args.output)
     return run_demo(args.output)
+
+
+def _check_output(path: Path) -> None:
+    """Refuse an unwritable --output before the sync (exit 2, one line), not after it."""
+    existed = os.path.lexists(path)
+    try:
+        with path.open("ab"):  # appends nothing: an existing file is left as it is
+            pass
+    except OSError as exc:
+        raise SettingsError(
+            f"--output {path}: cannot write there ({exc.strerror or type(exc).__name__})"
+        ) from None
+    if not existed:
+        path.unlink()  # written only once the sync succeeds
 
 
 if __name__ == "__main__":

@@ -151,6 +151,36 @@ def test_sync_in_process_writes_output(fake: FakeClerk, keyed: KeyedEnv, tmp_pat
     assert_no_canary(done.stdout, done.stderr, body)
 
 
+@pytest.mark.parametrize("command", ["sync", "demo"])
+def test_an_unwritable_output_fails_before_the_sync(
+    command: str, fake: FakeClerk, keyed: KeyedEnv, tmp_path: Path
+) -> None:
+    """One line and exit 2 before any request, not a traceback after a whole sync."""
+    (tmp_path / "a-directory").mkdir()
+    for output in (tmp_path / "no-such-dir" / "out.json", tmp_path / "a-directory"):
+        done = run([command, "--output", str(output)], keyed(fake), cwd=tmp_path)
+        assert done.returncode == 2, done.stderr
+        assert done.stdout == ""
+        assert done.stderr.count("\n") == 1
+        assert done.stderr.startswith(f"clerk-connector: configuration error: --output {output}")
+        assert_no_canary(done.stderr)
+    assert fake.stats.total == 0
+    assert {p.name for p in tmp_path.iterdir()} <= {"a-directory", "clerk-secret-key"}
+
+
+def test_the_output_check_leaves_no_file_when_the_sync_fails(
+    fake: FakeClerk, keyed: KeyedEnv, tmp_path: Path
+) -> None:
+    fake.secret_key = "sk_test_rotated_key_000"
+    out = tmp_path / "out.json"
+    failed = run(["sync", "--output", str(out)], keyed(fake))
+    assert failed.returncode == 1
+    assert not out.exists()
+    out.write_text("kept")  # an existing file is only replaced by a successful sync
+    assert run(["sync", "--output", str(out)], keyed(fake)).returncode == 1
+    assert out.read_text() == "kept"
+
+
 def test_serve_health_reflection_sync_and_sigterm(
     fake: FakeClerk, keyed: KeyedEnv, tmp_path: Path
 ) -> None:

@@ -19,7 +19,8 @@ from connector.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-OPTIONAL = {"cert-manager-certificate.yaml"}  # needs cert-manager: not in the kustomization
+# Needs cert-manager: a kustomize component that the base kustomization only names in a comment.
+OPTIONAL = {"cert-manager/certificate.yaml", "cert-manager/kustomization.yaml"}
 
 
 class YamlSubsetError(ValueError):
@@ -207,7 +208,9 @@ def test_parser_rejects_what_it_does_not_understand(text: str) -> None:
 
 
 def manifests() -> dict[str, Any]:
-    return {path.name: parse_yaml(path.read_text()) for path in sorted(DEPLOY.glob("*.yaml"))}
+    """Every YAML file under deploy/, by its path relative to it."""
+    paths = sorted(DEPLOY.rglob("*.yaml"))
+    return {path.relative_to(DEPLOY).as_posix(): parse_yaml(path.read_text()) for path in paths}
 
 
 def by_kind(kind: str) -> Any:
@@ -244,7 +247,17 @@ def test_every_manifest_parses_and_the_kustomization_lists_them() -> None:
     kustomization = docs["kustomization.yaml"]
     listed = set(kustomization["resources"])
     assert listed == set(docs) - {"kustomization.yaml"} - OPTIONAL
-    assert kustomization["images"][0]["name"] == container()["image"].split(":")[0]
+    assert docs["cert-manager/kustomization.yaml"]["kind"] == "Component"
+    assert docs["cert-manager/kustomization.yaml"]["resources"] == ["certificate.yaml"]
+
+
+def test_the_image_is_set_in_one_place_the_kustomization() -> None:
+    # The Deployment's name is only what the images entry matches (exactly, tag and all):
+    # left alone it would resolve to a Docker Hub image that does not exist.
+    (image,) = manifests()["kustomization.yaml"]["images"]
+    assert container()["image"] == image["name"] == "clerk-connector"
+    assert "/" in image["newName"]  # a registry of the operator's
+    assert image["newTag"]
 
 
 def test_the_pod_is_locked_down() -> None:
@@ -339,6 +352,16 @@ def test_probe_tls_matches_the_certificate() -> None:
     assert certificate["secretName"] == tls_volume["secret"]["secretName"]
     assert {"server auth", "client auth"} <= set(certificate["usages"])
     assert variables["CONNECTOR_HEALTH_TLS_SERVER_NAME"]["value"] in certificate["dnsNames"]
+    # A platform dials the Service from its own namespace or from another one.
+    service = by_kind("Service")["metadata"]["name"]
+    namespace = manifests()["kustomization.yaml"]["namespace"]
+    assert by_kind("Certificate")["metadata"]["name"] == service
+    assert {
+        service,
+        f"{service}.{namespace}",
+        f"{service}.{namespace}.svc",
+        f"{service}.{namespace}.svc.cluster.local",
+    } <= set(certificate["dnsNames"])
     # The probe presents the pod's own certificate, trusted by the same CA as clients.
     assert variables["CONNECTOR_HEALTH_TLS_CERT_FILE"] == {
         "name": "CONNECTOR_HEALTH_TLS_CERT_FILE",
