@@ -46,6 +46,7 @@ class SyncReport:
         self._lock = threading.Lock()
         self._listings: list[dict[str, int | str]] = []
         self._events: Counter[str] = Counter()
+        self._counted: set[tuple[str, Hashable]] = set()
         self._on_event = on_event
 
     def add_listing(self, fields: Mapping[str, int | str]) -> None:
@@ -58,6 +59,14 @@ class SyncReport:
         with self._lock:
             self._events[event] += count
         self._on_event(event, count)
+
+    def count_once(self, event: str, key: Hashable, count: int = 1) -> None:
+        """Count `event` for `key` only the first time (a call retried by the platform)."""
+        with self._lock:
+            if (event, key) in self._counted:
+                return
+            self._counted.add((event, key))
+        self.count(event, count)
 
     def events(self) -> dict[str, int]:
         with self._lock:

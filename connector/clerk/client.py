@@ -279,6 +279,18 @@ class ClerkClient:
         )
         return Listing(route, walk, on_evidence=self._observers(on_evidence))
 
+    def organization_memberships_listing(
+        self, organization_id: str, on_evidence: EvidenceObserver | None = None
+    ) -> Listing[OrganizationMembership]:
+        """One organization's memberships, checked against `total_count`."""
+        route = "/organizations/{organization_id}/memberships"
+
+        def fetch(*, limit: int, offset: int) -> OffsetPage[OrganizationMembership]:
+            return self.organization_memberships_page(organization_id, limit=limit, offset=offset)
+
+        walk = offset_walk(fetch, self._page_size, route=route)
+        return Listing(route, walk, on_evidence=self._observers(on_evidence))
+
     def _observers(self, extra: EvidenceObserver | None) -> EvidenceObserver:
         def observe(evidence: Evidence) -> None:
             self.on_evidence(evidence)  # looked up now: metrics may attach after the listing
@@ -288,13 +300,12 @@ class ClerkClient:
         return observe
 
     def list_instance_memberships(self) -> Iterator[OrganizationMembership]:
-        yield from self._offset_list(self.instance_memberships_page, "/organization_memberships")
+        for batch in self.instance_memberships_listing():
+            yield from batch
 
     def list_organization_memberships(self, organization_id: str) -> list[OrganizationMembership]:
-        def fetch(*, limit: int, offset: int) -> OffsetPage[OrganizationMembership]:
-            return self.organization_memberships_page(organization_id, limit=limit, offset=offset)
-
-        return list(self._offset_list(fetch, "/organizations/{organization_id}/memberships"))
+        listing = self.organization_memberships_listing(organization_id)
+        return [membership for batch in listing for membership in batch]
 
     def list_roles(self) -> list[Role]:
         checked = self._take_checked_roles()

@@ -108,6 +108,8 @@ class PublicUserData(ClerkModel):
     user_id: str
     identifier: str | None = None
     username: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
 
 
 class OrganizationRef(ClerkModel):
@@ -120,6 +122,9 @@ class OrganizationRef(ClerkModel):
 class OrganizationMembership(ClerkModel):
     id: str
     role: str
+    # What the role key meant when Clerk answered: a check on the connector's role catalog.
+    role_name: str | None = None
+    permissions: Items[str]
     organization: OrganizationRef
     public_user_data: PublicUserData | None = None
     created_at: int

@@ -23,6 +23,8 @@ from connector.sync_cache import SyncCache, SyncScope
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
+_REFRESHED_CATALOG = "catalog_refreshed"
+
 
 class ResourceNotFound(LookupError):
     """GetResource for an id Clerk does not have."""
@@ -54,7 +56,19 @@ class SyncContext:
     cache: SyncCache | None = None
 
     def catalog(self) -> RoleCatalog:
+        refreshed = self.scope.lookup(_REFRESHED_CATALOG)
+        if isinstance(refreshed, RoleCatalog):
+            return refreshed
         return self.scope.memo("catalog", self.load_catalog)
+
+    def refresh_catalog(self) -> bool:
+        """Read the role catalog again, once per sync (memberships named a role it lacks, or
+        by another name); True when this sync had not done so yet."""
+        if self.scope.lookup(_REFRESHED_CATALOG) is not None:
+            return False
+        log.info("role_catalog_reread", reason="memberships disagree with the role catalog")
+        self.scope.memo(_REFRESHED_CATALOG, self.load_catalog)
+        return True
 
     def load_catalog(self) -> RoleCatalog:
         return load_catalog(self.client, with_permissions=self.serves(ids.ORGANIZATION_PERMISSION))

@@ -6,6 +6,12 @@ lists every membership of the instance at 500 per request. So within a sync the 
 that list once, in the background from the sync's first ListResources call, into a
 `MembershipIndex`; without a sync id it reads the one organization it is asked about.
 
+The index also keeps what tells an organization's memberships apart from complete: the
+memberships that name no user (nothing can be granted from them), whether the instance-wide
+read stopped early (deep offsets may time out: the spec warns that large offsets get slower),
+and how much the list's total moved while it was read (churn). `needs_reread` turns that into
+a per-organization decision (see organizations.py).
+
 Memory: a membership costs four pointers in its organization's flat tuple plus its own id
 string; user ids, user labels and role keys are interned (one string per distinct value).
 """
@@ -18,13 +24,11 @@ from typing import NamedTuple
 
 import structlog
 
-from connector.clerk import ClerkClient, OrganizationMembership
+from connector.clerk import ClerkClient, ClerkUnavailableError, OrganizationMembership
+from connector.clerk.paging import EvidenceObserver, ignore_evidence
 from connector.sync_cache import ScopeClosed
 
 log = structlog.get_logger(__name__)
-
-# How many memberships are read between two checks that the sync is still alive.
-_CHECK_EVERY = 500
 
 
 class Member(NamedTuple):
@@ -34,6 +38,11 @@ class Member(NamedTuple):
     user_id: str
     user_label: str
     role_key: str
+    role_name: str  # "" when Clerk sent none
+    permissions: str  # the membership's permission keys, space-separated
+
+    def permission_keys(self) -> list[str]:
+        return self.permissions.split()
 
 
 _FIELDS = len(Member._fields)
@@ -52,9 +61,12 @@ class _Interner:
 
 
 def compact(
-    memberships: Iterable[OrganizationMembership], intern: _Interner | None = None
+    memberships: Iterable[OrganizationMembership],
+    intern: _Interner | None = None,
+    userless: dict[str, list[str]] | None = None,
 ) -> Iterable[tuple[str, Member]]:
-    """(organization id, Member) for each membership that names its user."""
+    """(organization id, Member) for each membership that names its user; the others are
+    noted in `userless` (organization id -> membership ids)."""
     intern = intern or _Interner()
     for membership in memberships:
         data = membership.public_user_data
@@ -64,9 +76,19 @@ def compact(
             log.warning(
                 "membership_without_user", organization_id=org_id, membership_id=membership.id
             )
+            if userless is not None:
+                userless.setdefault(org_id, []).append(membership.id)
             continue
-        label = data.identifier or data.username or data.user_id
-        member = Member(membership.id, intern(data.user_id), intern(label), intern(membership.role))
+        full_name = " ".join(part for part in (data.first_name, data.last_name) if part)
+        label = full_name or data.username or data.identifier or data.user_id
+        member = Member(
+            membership.id,
+            intern(data.user_id),
+            intern(label),
+            intern(membership.role),
+            intern(membership.role_name or ""),
+            intern(" ".join(membership.permissions)),
+        )
         yield org_id, member
 
 
@@ -80,45 +102,115 @@ class MembershipIndex:
     builds the Member objects of one organization when asked.
     """
 
-    def __init__(self, by_organization: dict[str, tuple[str, ...]]) -> None:
+    def __init__(
+        self,
+        by_organization: dict[str, tuple[str, ...]],
+        *,
+        userless: dict[str, list[str]] | None = None,
+        partial: bool = False,
+        churn: int = 0,
+    ) -> None:
         self._by_organization = by_organization
+        self.userless = userless or {}  # organization id -> memberships without a user
+        self.partial = partial  # the instance-wide read stopped before the end
+        self.churn = churn  # how much the list's total moved while it was read
 
     def members(self, organization_id: str) -> list[Member]:
         flat = self._by_organization.get(organization_id, ())
         return [Member(*flat[i : i + _FIELDS]) for i in range(0, len(flat), _FIELDS)]
 
+    def count(self, organization_id: str) -> int:
+        return len(self._by_organization.get(organization_id, ())) // _FIELDS
+
     def __len__(self) -> int:
         return sum(len(flat) for flat in self._by_organization.values()) // _FIELDS
 
+    def needs_reread(self, organization_id: str, members_count: int | None) -> str | None:
+        """Why this organization's memberships must be read on their own, or None.
+
+        `members_count` is Clerk's count for the organization (from the organizations list);
+        None when it is unknown. A difference up to the churn the instance-wide read saw is
+        the list moving, not rows lost.
+        """
+        if organization_id in self.userless:
+            return "a membership without a user"
+        held = self.count(organization_id)
+        if self.partial and held != members_count:
+            return "the instance-wide list was not read to the end"
+        if members_count is not None and abs(held - members_count) > self.churn:
+            return f"{held} memberships read, members_count {members_count}"
+        return None
+
     @classmethod
-    def read(cls, client: ClerkClient, closed: threading.Event) -> MembershipIndex:
-        """Read the instance-wide list; raises ScopeClosed as soon as the sync has ended."""
+    def read(
+        cls,
+        client: ClerkClient,
+        closed: threading.Event,
+        on_evidence: EvidenceObserver = ignore_evidence,
+    ) -> MembershipIndex:
+        """Read the instance-wide list; raises ScopeClosed as soon as the sync has ended.
+
+        A read that Clerk stops answering after its first page (deep offsets time out or
+        answer 5xx) keeps what it read and is marked partial: organizations whose count
+        disagrees are then read on their own, within the same request budget.
+        """
         growing: dict[str, list[str]] = {}
+        userless: dict[str, list[str]] = {}
         intern = _Interner()
-        for count, (org_id, member) in enumerate(
-            compact(client.list_instance_memberships(), intern)
-        ):
-            if count % _CHECK_EVERY == 0 and closed.is_set():
-                raise ScopeClosed("the sync ended while its memberships were being read")
-            growing.setdefault(org_id, []).extend(member)
-        index = cls({org_id: _newest_per_user(flat) for org_id, flat in growing.items()})
+        listing = client.instance_memberships_listing(on_evidence)
+        partial = False
+        count = 0
+        try:
+            for batch in listing:
+                for org_id, member in compact(batch, intern, userless):
+                    growing.setdefault(org_id, []).extend(member)
+                count += len(batch)
+                if closed.is_set():
+                    raise ScopeClosed("the sync ended while its memberships were being read")
+        except ClerkUnavailableError as exc:
+            if count == 0:
+                raise  # Clerk is down, not only slow at depth
+            partial = True
+            log.warning(
+                "memberships_read_stopped",
+                read=count,
+                error=str(exc),
+                effect="organizations whose members_count disagrees are read on their own",
+            )
+        finally:
+            listing.close()
+        index = cls(
+            {org_id: _newest_per_user(flat) for org_id, flat in growing.items()},
+            userless=userless,
+            partial=partial,
+            churn=listing.totals.churn,
+        )
         log.info(
             "memberships_prefetched",
             memberships=len(index),
             organizations=len(growing),
             distinct_strings=len(intern),
+            partial=partial,
         )
         return index
 
 
-def read_one_organization(client: ClerkClient, organization_id: str) -> list[Member]:
-    """The memberships of one organization, read on their own (no sync to share them with)."""
+def read_one_organization(client: ClerkClient, organization_id: str) -> MembershipIndex:
+    """The memberships of one organization, read on their own (no sync to share them with, or
+    the instance-wide read left it in doubt)."""
+    userless: dict[str, list[str]] = {}
+    listing = client.organization_memberships_listing(organization_id)
     flat = [
         field
-        for _, member in compact(client.list_organization_memberships(organization_id))
+        for batch in listing
+        for _, member in compact(batch, userless=userless)
         for field in member
     ]
-    return MembershipIndex({organization_id: _newest_per_user(flat)}).members(organization_id)
+    return MembershipIndex(
+        {organization_id: _newest_per_user(flat)},
+        userless=userless,
+        churn=listing.totals.churn,
+    )
 
 
 def _newest_per_user(flat: list[str]) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ one organization come from the same membership snapshot, so every grant has its 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cached_property
 
 import structlog
@@ -19,6 +19,7 @@ from connector import ids
 from connector.catalog import RoleCatalog
 from connector.clerk import Organization, Role
 from connector.protocol import (
+    StructValue,
     entitlement,
     grant,
     grant_annotations,
@@ -28,8 +29,16 @@ from connector.protocol import (
     traits,
     unpack_all,
 )
-from connector.resources.base import Page, ResourceBuilder, SyncContext, keyset_page, principal
+from connector.resources.base import (
+    AccessNotAttributable,
+    Page,
+    ResourceBuilder,
+    SyncContext,
+    keyset_page,
+    principal,
+)
 from connector.resources.memberships import Member, MembershipIndex, read_one_organization
+from connector.resources.principals import listed_users
 from connector.resources.stream import stream_page
 
 log = structlog.get_logger(__name__)
@@ -56,21 +65,39 @@ class OrganizationAccess:
         members: Sequence[Member],
         assignable: Iterable[Role],
         catalog: RoleCatalog,
+        names: Callable[[str], str | None] = lambda _: None,
     ) -> None:
         self.org_id = org_id
         self.members = members
+        self.names = names  # user id -> the display name of the user resource served
         roles = {role.id: role for role in assignable}
         self.resolved: dict[str, Role] = {}  # role key -> role, for the keys members hold
         self.unresolved: Counter[str] = Counter()  # role key -> members holding it, unmatched
+        # Unresolved key -> the permissions its memberships carry: real rights, unexplained.
+        self.unresolved_permissions: dict[str, list[str]] = {}
+        # Keys whose membership names the role otherwise than the catalog (a renamed role).
+        self.renamed: set[str] = set()
         for member in members:
             role = catalog.role_for_key(member.role_key)
             if role is None:
                 self.unresolved[member.role_key] += 1
+                if member.permissions:
+                    self.unresolved_permissions[member.role_key] = member.permission_keys()
             else:
                 self.resolved[member.role_key] = role
                 roles.setdefault(role.id, role)
+                if member.role_name and role.name and member.role_name != role.name:
+                    self.renamed.add(member.role_key)
         # Every role an entitlement is emitted for, sorted by id.
         self.roles = tuple(sorted(roles.values(), key=lambda role: role.id))
+
+    @property
+    def disagrees_with_catalog(self) -> bool:
+        """The memberships name a role key the catalog lacks or a role by another name."""
+        return bool(self.unresolved or self.renamed)
+
+    def principal_name(self, member: Member) -> str:
+        return self.names(member.user_id) or member.user_label
 
     @cached_property
     def grant_edges(self) -> list[_Edge]:
@@ -86,7 +113,16 @@ class OrganizationAccess:
                 organization_id=self.org_id,
                 role_key=key,
                 members=count,
+                permissions=self.unresolved_permissions.get(key, []),
                 effect="member grants kept, no role grant emitted",
+            )
+        for key in sorted(self.renamed):
+            log.warning(
+                "role_name_disagrees",
+                organization_id=self.org_id,
+                role_key=key,
+                role_id=self.resolved[key].id,
+                effect="resolved by key",
             )
 
 
@@ -105,7 +141,7 @@ class OrganizationBuilder(ResourceBuilder):
         # Every organization's entitlements and grants will need these; read them while the
         # platform is still listing resources.
         ctx.scope.start("catalog", ctx.load_catalog)
-        ctx.scope.start(MEMBERSHIPS, lambda: MembershipIndex.read(ctx.client, ctx.scope.closed))
+        ctx.scope.start(MEMBERSHIPS, lambda: read_index(ctx))
 
     def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource.Resource]:
         organizations, next_token = stream_page(
@@ -180,23 +216,115 @@ def organization_resource(org: Organization) -> resource.Resource:
 
 
 def organization_access(ctx: SyncContext, org: resource.Resource) -> OrganizationAccess:
-    """The organization's memberships, from this sync's instance-wide index when there is one."""
+    """The organization's memberships, from this sync's instance-wide index when there is one,
+    reconciled with the users this sync served."""
     org_id = org.id.resource
+    listed = listed_users(ctx.scope) if ctx.serves(ids.USER) else None
+    # Only once the sync has listed every user can a membership of another user be churn.
+    reconcile = listed is not None and listed.complete
 
-    def resolve(members: Sequence[Member]) -> OrganizationAccess:
-        catalog = ctx.catalog()
-        return OrganizationAccess(
-            org_id, members, catalog.assignable_roles(_role_set_key(ctx, org)), catalog
-        )
+    def build() -> OrganizationAccess:
+        members = _members(ctx, org)
+        if listed is not None and reconcile:
+            kept = [member for member in members if member.user_id in listed]
+            if len(kept) < len(members):
+                dropped = len(members) - len(kept)
+                log.info(
+                    "memberships_of_unlisted_users",
+                    organization_id=org_id,
+                    memberships=dropped,
+                    effect="no grant: the user was not among the users this sync listed",
+                )
+                ctx.scope.report.count_once("memberships_of_unlisted_users", org_id, dropped)
+            members = kept
+        return _resolve(ctx, org, members, listed.name if listed is not None else _no_name)
 
     if not ctx.scope.persistent:
-        return resolve(read_one_organization(ctx.client, org_id))
-    index = ctx.scope.memo(MEMBERSHIPS, lambda: MembershipIndex.read(ctx.client, ctx.scope.closed))
+        return build()
     return ctx.scope.recent(
-        ("organization_access", org_id),
-        lambda: resolve(index.members(org_id)),
-        capacity=RECENT_ORGANIZATIONS,
+        ("organization_access", org_id, reconcile), build, capacity=RECENT_ORGANIZATIONS
     )
+
+
+def _no_name(_: str) -> str | None:
+    return None
+
+
+def _resolve(
+    ctx: SyncContext,
+    org: resource.Resource,
+    members: Sequence[Member],
+    names: Callable[[str], str | None],
+) -> OrganizationAccess:
+    """Resolve role keys; a disagreement with the catalog re-reads it once per sync."""
+    role_set_key = _role_set_key(ctx, org)
+    catalog = ctx.catalog()
+    access = OrganizationAccess(
+        org.id.resource, members, catalog.assignable_roles(role_set_key), catalog, names
+    )
+    if access.disagrees_with_catalog and ctx.refresh_catalog():
+        catalog = ctx.catalog()
+        access = OrganizationAccess(
+            org.id.resource, members, catalog.assignable_roles(role_set_key), catalog, names
+        )
+    return access
+
+
+def _members(ctx: SyncContext, org: resource.Resource) -> list[Member]:
+    """The organization's memberships, read on their own when the sync's index leaves them
+    in doubt (see MembershipIndex.needs_reread)."""
+    org_id = org.id.resource
+    if not ctx.scope.persistent:
+        # No snapshot: the organization's own list, proven complete by its total_count.
+        read = read_one_organization(ctx.client, org_id)
+        if org_id in read.userless:
+            read = read_one_organization(ctx.client, org_id)
+        return _attributable(None, read, org_id, None)
+    index = ctx.scope.memo(MEMBERSHIPS, lambda: read_index(ctx))
+    members_count = _members_count(org)
+    reason = index.needs_reread(org_id, members_count)
+    if reason is None:
+        return index.members(org_id)
+    log.warning("organization_memberships_reread", organization_id=org_id, reason=reason)
+    ctx.scope.report.count_once("organizations_reread", org_id)
+    read = ctx.scope.memo(
+        ("memberships_reread", org_id), lambda: read_one_organization(ctx.client, org_id)
+    )
+    return _attributable(ctx, read, org_id, members_count)
+
+
+def read_index(ctx: SyncContext) -> MembershipIndex:
+    return MembershipIndex.read(ctx.client, ctx.scope.closed, ctx.record_evidence)
+
+
+def _attributable(
+    ctx: SyncContext | None, read: MembershipIndex, org_id: str, members_count: int | None
+) -> list[Member]:
+    """The members of a per-organization read (complete by its own total_count), or a loud
+    failure when one of them names no user."""
+    userless = read.userless.get(org_id)
+    if userless:
+        raise AccessNotAttributable(
+            f"organization {org_id}: membership {userless[0]} has no public_user_data (no "
+            "user id), also when read again; its access cannot be attributed to a user"
+        )
+    held = read.count(org_id)
+    if ctx is not None and members_count is not None and held != members_count:
+        # The read is complete now; the organization changed since it was listed.
+        log.info(
+            "members_count_changed", organization_id=org_id, read=held, members_count=members_count
+        )
+        ctx.scope.report.count_once("members_count_changed", org_id)
+    return read.members(org_id)
+
+
+def _members_count(org: resource.Resource) -> int | None:
+    """Clerk's members_count from the GroupTrait profile the platform sends back, if any."""
+    for trait in unpack_all(org.annotations, traits.GroupTrait):
+        value = trait.profile.fields.get("members_count")
+        if value is not None and value.WhichOneof("kind") == "number_value":
+            return int(value.number_value)
+    return None
 
 
 def _role_set_key(ctx: SyncContext, org: resource.Resource) -> str | None:
@@ -265,15 +393,18 @@ def _build_grant(
     built = grant.Grant(
         id=grant_id,
         entitlement=granted[role.id if role is not None else None],
-        principal=principal(ids.USER, member.user_id, member.user_label),
+        principal=principal(ids.USER, member.user_id, access.principal_name(member)),
     )
     if role is None:
         # Reviewers see the raw role key on the membership, resolved or not.
         resolved = access.resolved.get(member.role_key)
-        metadata = {
+        metadata: dict[str, StructValue] = {
             "membership_id": member.membership_id,
             "role_key": member.role_key,
             "role_id": resolved.id if resolved is not None else None,
         }
+        if resolved is None and member.permissions:
+            # An unresolved key still carries rights: show the reviewer which.
+            metadata["permissions"] = member.permission_keys()
         built.annotations.append(pack(grant_annotations.GrantMetadata(metadata=struct(metadata))))
     return built
