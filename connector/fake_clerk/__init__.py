@@ -13,7 +13,15 @@ switches on random one-shot faults (`fake.hooks = [Churn(fake.dataset, rate=1.0,
 from connector.fake_clerk.churn import Churn, ChurnRecord, Mutation, RequestHook, Rows
 from connector.fake_clerk.dataset import Dataset, awkward, demo, generate
 from connector.fake_clerk.fault_mix import FaultMix
-from connector.fake_clerk.faults import Fault, FaultKind, Faults, MalformedBody
+from connector.fake_clerk.faults import (
+    CursorGone,
+    Fault,
+    FaultKind,
+    Faults,
+    Hit,
+    MalformedBody,
+    Unordered,
+)
 from connector.fake_clerk.ratelimit import RateLimit
 from connector.fake_clerk.server import DEFAULT_SECRET_KEY, FakeClerk, serve
 from connector.fake_clerk.stats import Stats, StatsSnapshot
@@ -22,12 +30,14 @@ __all__ = [
     "DEFAULT_SECRET_KEY",
     "Churn",
     "ChurnRecord",
+    "CursorGone",
     "Dataset",
     "FakeClerk",
     "Fault",
     "FaultKind",
     "FaultMix",
     "Faults",
+    "Hit",
     "MalformedBody",
     "Mutation",
     "RateLimit",
@@ -35,6 +45,7 @@ __all__ = [
     "Rows",
     "Stats",
     "StatsSnapshot",
+    "Unordered",
     "awkward",
     "demo",
     "generate",
