@@ -12,6 +12,7 @@ switches on random one-shot faults (`fake.hooks = [Churn(fake.dataset, rate=1.0,
 
 from connector.fake_clerk.churn import Churn, ChurnRecord, Mutation, RequestHook, Rows
 from connector.fake_clerk.dataset import Dataset, awkward, demo, generate
+from connector.fake_clerk.edits import CreatedAtEdits, Direction, Edit, EditRecord
 from connector.fake_clerk.fault_mix import FaultMix
 from connector.fake_clerk.faults import (
     CursorGone,
@@ -30,8 +31,12 @@ __all__ = [
     "DEFAULT_SECRET_KEY",
     "Churn",
     "ChurnRecord",
+    "CreatedAtEdits",
     "CursorGone",
     "Dataset",
+    "Direction",
+    "Edit",
+    "EditRecord",
     "FakeClerk",
     "Fault",
     "FaultKind",

@@ -5,7 +5,7 @@
 - `demo()`: small and readable, for the demo command.
 
 Churn tests mutate a dataset while a client pages through it: `add_user`, `replace_user`,
-`remove_user`, `add_organization`, `remove_organization`,
+`remove_user`, `add_organization`, `replace_organization`, `remove_organization`,
 `add_membership`, `create_membership`, `change_role`, `remove_membership`, with `new_id(prefix)`
 and `next_created_at()` for fresh rows.
 """

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from connector.fake_clerk.ordering import ORDERINGS
 from connector.fake_clerk.records import (
+    TIMESTAMP_MAX_MS,
     Membership,
     Organization,
     OrganizationSettings,
@@ -108,9 +109,10 @@ class Dataset:
             self._add_organization(organization)
         for membership in memberships:
             self._add_membership(membership)
-        stamps = [p.created_at for p in self._permissions.values()]
-        stamps += [r.created_at for r in self._roles.values()]
-        self._latest = max([self._latest, *stamps])
+        for stamp in [p.created_at for p in self._permissions.values()] + [
+            r.created_at for r in self._roles.values()
+        ]:
+            self._saw(stamp)
 
     def __repr__(self) -> str:
         return (
@@ -206,7 +208,10 @@ class Dataset:
     # -- mutation helpers (for churn tests) ------------------------------------------------------
 
     def next_created_at(self) -> int:
-        """A timestamp one second after the newest row: what a row created "now" would get."""
+        """A timestamp one second after the newest row: what a row created "now" would get.
+
+        Rows stamped past protobuf's range (year 9999) are not "now" and do not count.
+        """
         with self.lock:
             return self._latest + 1000
 
@@ -237,7 +242,7 @@ class Dataset:
         with self.lock:
             old = self._users[user.id]
             self._users[user.id] = user
-            self._latest = max(self._latest, user.created_at)
+            self._saw(user.created_at)
             self._changed()
             return old
 
@@ -256,6 +261,19 @@ class Dataset:
             self._add_organization(organization)
             self._changed()
             return organization
+
+    def replace_organization(self, organization: Organization) -> Organization:
+        """Swap in a changed copy of an existing organization (same id); returns the old one."""
+        with self.lock:
+            old = self._organizations[organization.id]
+            if organization.slug != old.slug:
+                self._check_slug(organization)
+                del self._org_by_slug[old.slug]
+                self._org_by_slug[organization.slug] = organization.id
+            self._organizations[organization.id] = organization
+            self._saw(organization.created_at)
+            self._changed()
+            return old
 
     def remove_organization(self, organization_id: str) -> Organization:
         """Delete an organization and every membership in it."""
@@ -351,13 +369,13 @@ class Dataset:
     def _add_user(self, user: User) -> None:
         self._put_unique(self._users, user.id, user, "user id")
         self._tombstones.pop(user.id, None)
-        self._latest = max(self._latest, user.created_at)
+        self._saw(user.created_at)
 
     def _add_organization(self, organization: Organization) -> None:
         self._check_slug(organization)
         self._put_unique(self._organizations, organization.id, organization, "organization id")
         self._org_by_slug[organization.slug] = organization.id
-        self._latest = max(self._latest, organization.created_at)
+        self._saw(organization.created_at)
 
     def _add_membership(self, membership: Membership) -> None:
         org_id, user_id = membership.organization_id, membership.user_id
@@ -370,8 +388,11 @@ class Dataset:
             raise ValueError(f"user {user_id!r} is already a member of {org_id!r}")
         self._put_unique(self._memberships, membership.id, membership, "membership id")
         members[user_id] = membership.id
-        if membership.created_at > self._latest:
-            self._latest = membership.created_at
+        self._saw(membership.created_at)
+
+    def _saw(self, created_at: int) -> None:
+        if self._latest < created_at <= TIMESTAMP_MAX_MS:
+            self._latest = created_at
 
     def _drop_membership(self, membership: Membership) -> None:
         del self._memberships[membership.id]

@@ -287,3 +287,23 @@ def test_replace_and_change_role_refresh_views() -> None:
     assert dataset.memberships[samples.MEMBERSHIP_GHOST] == changed
     assert changed.role == "org:member"
     assert changed.updated_at is not None
+
+
+def test_replace_organization_keeps_slug_lookups_right() -> None:
+    dataset = awkward()
+    old = dataset.organizations[samples.ORG_EMPTY]
+    moved = replace(old, created_at=1, slug="emptier")
+    assert dataset.replace_organization(moved) is old
+    assert dataset.view("organizations").rows[0] is moved
+    assert dataset.organization("emptier") is moved
+    assert dataset.organization("empty") is None
+    with pytest.raises(ValueError, match="slug"):
+        dataset.replace_organization(replace(moved, slug="acme"))
+
+
+def test_rows_past_year_9999_do_not_move_now() -> None:
+    dataset = awkward()
+    now = dataset.next_created_at()
+    far = replace(dataset.users[samples.USER_ALICE], created_at=2**63 - 1)
+    dataset.replace_user(far)
+    assert dataset.next_created_at() == now
