@@ -11,7 +11,7 @@ switches on random one-shot faults (`fake.hooks = [Churn(fake.dataset, rate=1.0,
 """
 
 from connector.fake_clerk.churn import Churn, ChurnRecord, Mutation, RequestHook, Rows
-from connector.fake_clerk.dataset import Dataset, awkward, demo, generate
+from connector.fake_clerk.dataset import Dataset, awkward, demo, generate, traps
 from connector.fake_clerk.edits import CreatedAtEdits, Direction, Edit, EditRecord
 from connector.fake_clerk.fault_mix import FaultMix
 from connector.fake_clerk.faults import (
@@ -26,6 +26,7 @@ from connector.fake_clerk.faults import (
 from connector.fake_clerk.ratelimit import RateLimit
 from connector.fake_clerk.server import DEFAULT_SECRET_KEY, FakeClerk, serve
 from connector.fake_clerk.stats import Stats, StatsSnapshot
+from connector.fake_clerk.trigger import Trigger
 
 __all__ = [
     "DEFAULT_SECRET_KEY",
@@ -50,9 +51,11 @@ __all__ = [
     "Rows",
     "Stats",
     "StatsSnapshot",
+    "Trigger",
     "Unordered",
     "awkward",
     "demo",
     "generate",
     "serve",
+    "traps",
 ]

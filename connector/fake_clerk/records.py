@@ -160,6 +160,12 @@ class Membership:
     updated_at: int | None = None
     public_metadata: Mapping[str, object] = field(default_factory=_no_metadata)
     private_metadata: Mapping[str, object] = field(default_factory=_no_metadata)
+    # False: rendered without `public_user_data` (optional in the spec), so no user id at all.
+    public_user_data: bool = True
+    # What a read that raced a role rename shows: `role_name` / `permissions` as they were, not
+    # as the catalog has them now. None: rendered from the role the key names (the usual case).
+    stale_role_name: str | None = None
+    stale_permissions: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

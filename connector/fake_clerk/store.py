@@ -317,6 +317,61 @@ class Dataset:
             self._changed()
             return new
 
+    def rename_role(
+        self,
+        key: str,
+        *,
+        new_key: str | None = None,
+        name: str | None = None,
+        permissions: tuple[str, ...] | None = None,
+    ) -> Role:
+        """Update a role as `PATCH /organization_roles/{id}` would (key, name, permissions).
+
+        The role keeps its id; memberships, role sets and settings that held the old key now
+        hold the new one, so every later read shows the new key and name. Returns the new role.
+        """
+        with self.lock:
+            old = self._roles[key]
+            target = key if new_key is None else new_key
+            if target != key and target in self._roles:
+                raise ValueError(f"duplicate role key: {target!r}")
+            role = replace(
+                old,
+                key=target,
+                name=old.name if name is None else name,
+                permissions=old.permissions if permissions is None else permissions,
+                updated_at=self.next_created_at(),
+            )
+            self._check_permissions(role)
+            del self._roles[key]
+            self._roles[target] = role
+            if target != key:
+                self._rekey_role(key, target)
+            self._changed()
+            return role
+
+    def _rekey_role(self, old: str, new: str) -> None:
+        def swap(value: str | None) -> str | None:
+            return new if value == old else value
+
+        for membership in [m for m in self._memberships.values() if m.role == old]:
+            self._memberships[membership.id] = replace(membership, role=new)
+        for role_set in list(self._role_sets.values()):
+            if old in role_set.roles or old in (role_set.default_role, role_set.creator_role):
+                self._role_sets[role_set.key] = replace(
+                    role_set,
+                    roles=tuple(new if k == old else k for k in role_set.roles),
+                    default_role=swap(role_set.default_role),
+                    creator_role=swap(role_set.creator_role),
+                )
+        settings = self.settings
+        self.settings = replace(
+            settings,
+            creator_role=swap(settings.creator_role) or settings.creator_role,
+            domains_default_role=swap(settings.domains_default_role)
+            or settings.domains_default_role,
+        )
+
     def remove_membership(self, membership_id: str) -> Membership:
         with self.lock:
             membership = self._memberships[membership_id]

@@ -32,6 +32,7 @@ from connector.fake_clerk.records import (
     User,
 )
 from connector.fake_clerk.store import Dataset
+from connector.fake_clerk.trap_samples import sprinkle
 
 EPOCH_MS = 1_672_531_200_000  # 2023-01-01T00:00:00Z: the first generated row
 DAY_MS = 86_400_000
@@ -412,6 +413,7 @@ def generate(
     roles: int = 5,
     tie_rate: float = TIE_RATE,
     bulk_import: int = 0,
+    trap_rate: float = 0.0,
 ) -> Dataset:
     """A deterministic instance of the given size (100k users / 300k memberships: seconds).
 
@@ -423,12 +425,19 @@ def generate(
 
     `tie_rate` (0-1) is the share of users, organizations and memberships created in their
     predecessor's millisecond; `bulk_import=n` puts n of each in one millisecond (see the module
-    docstring). The defaults give the same data as before these options existed.
+    docstring). `trap_rate` (0-1) gives about that share of users, organizations and
+    memberships one of `trap_samples`' traps each (unverified or invalid emails, long names,
+    out-of-range timestamps, no `public_user_data`, a stale role name), and one role and one
+    permission long names and out-of-range timestamps; creation times set out of range no longer
+    respect "joined after both existed". The defaults give the same data as before these options
+    existed.
     """
     if min(users, organizations, memberships, bulk_import) < 0:
         raise ValueError("sizes must not be negative")
     if not 0 <= tie_rate < 1:
         raise ValueError("tie_rate must be in [0, 1)")
+    if not 0 <= trap_rate <= 1:
+        raise ValueError("trap_rate must be in [0, 1]")
     ties = (tie_rate, bulk_import)
     rng = random.Random(seed)
     new_id = _Ids(seed)
@@ -444,6 +453,10 @@ def generate(
     for role_set in role_set_rows:
         roles_of[role_set.key] = list(role_set.roles)
     membership_rows = _memberships(rng, new_id, memberships, user_rows, org_rows, roles_of, ties)
+    if trap_rate > 0:
+        user_rows, org_rows, membership_rows, role_rows, permission_rows = sprinkle(
+            trap_rate, seed, user_rows, org_rows, membership_rows, role_rows, permission_rows
+        )
     return Dataset(
         users=user_rows,
         organizations=org_rows,
