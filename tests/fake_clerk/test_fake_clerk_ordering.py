@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from connector.fake_clerk import FakeClerk, Unordered, generate
+from connector.fake_clerk import Churn, CreatedAtEdits, CursorGone, FakeClerk, Unordered, generate
 from connector.fake_clerk.dataset import Dataset
 from tests.fake_clerk.fake_clerk_testkit import get_json, running, walk_offset, walk_users_cursor
 
@@ -295,3 +295,37 @@ def test_unordered_with_a_cursor_continues_after_the_named_user(
         get_json(client, "/users", limit=5, starting_after=order[20], order_by="+created_at")
     )
     assert after == order[21:26]
+
+
+# -- modes together, under churn ---------------------------------------------------------------
+
+
+def test_modes_compose_with_churn_and_edits() -> None:
+    dataset = bulk_dataset()
+    with running(dataset) as (fake, client):
+        churn = Churn(dataset, rate=1.0, seed=11)
+        edits = CreatedAtEdits(dataset, rate=0.5, seed=11)
+        fake.hooks = [churn, edits]
+        fake.faults.shuffle_ties(seed=11)
+        fake.faults.cursor_gone(CursorGone.ERROR, times=1)
+        users: list[str] = []
+        cursor: str | None = None
+        for _ in range(100):
+            params: dict[str, Any] = {"limit": 10, "order_by": "+created_at"}
+            if cursor:
+                params["starting_after"] = cursor
+            response = client.get("/users", params=params)
+            if response.status_code == 422:  # the cursor user was deleted: start over
+                cursor = None
+                continue
+            page = _ids(response.json())
+            users += page
+            if len(page) < 10:
+                break
+            cursor = page[-1]
+        orgs, _ = walk_offset(client, "/organizations", limit=9, order_by="+created_at")
+        churned, edited = churn.stop(), edits.stop()
+        assert fake.stats.exceptions == ()
+    assert set(users) <= set(churned.ever.users)
+    assert {o["id"] for o in orgs} <= set(churned.ever.organizations)
+    assert set(edited.survivors.users) == set(churned.survivors.users)
