@@ -8,26 +8,61 @@ the connector reads, with switchable faults and a rate limit, over generated or 
 
 Hooks run before every request: `Churn` creates and deletes rows between requests, `FaultMix`
 switches on random one-shot faults (`fake.hooks = [Churn(fake.dataset, rate=1.0, seed=3)]`).
+
+Clerk as it is allowed to behave (the spec promises no more); each mode is seeded where it draws:
+
+- ties reordered per request: `fake.faults.shuffle_ties(seed=1)`, with many ties from
+  `generate(..., bulk_import=200)` or `generate(..., tie_rate=0.5)`;
+- `order_by` ignored: `fake.faults.unordered("shuffled" | "stable" | "newest_first", seed=1)`;
+- `created_at` edited during a sync: `fake.hooks = [CreatedAtEdits(fake.dataset, rate=0.5,
+  seed=2)]`, whose `stop()` names the survivors and every edit;
+- the users cursor naming a deleted user: `fake.faults.cursor_gone("empty" | "error")`
+  (default without it: resume at the deleted user's place);
+- deep offsets timing out: `fake.faults.deep_offsets(at=10_000, seconds=0.0)` (504; with
+  `seconds`, after that long);
+- a plan without role sets: `fake.faults.plan_lacks_feature(402 | 403)`;
+- `created_at_after` / `created_at_before` (strict) on `/users`, `/users/count` and
+  `/organizations/{id}/memberships`; `fake.faults.members_filtered_by_user()` for the other
+  reading of the spec on memberships;
+- values a client chokes on: `traps()` (see `trap_samples`), or `generate(..., trap_rate=0.05)`;
+- a role renamed mid-sync: `fake.hooks = [Trigger(lambda: fake.dataset.rename_role("org:member",
+  new_key="org:associate"), route="GET /organization_memberships")]`.
 """
 
 from connector.fake_clerk.churn import Churn, ChurnRecord, Mutation, RequestHook, Rows
-from connector.fake_clerk.dataset import Dataset, awkward, demo, generate
+from connector.fake_clerk.dataset import Dataset, awkward, demo, generate, traps
+from connector.fake_clerk.edits import CreatedAtEdits, Direction, Edit, EditRecord
 from connector.fake_clerk.fault_mix import FaultMix
-from connector.fake_clerk.faults import Fault, FaultKind, Faults, MalformedBody
+from connector.fake_clerk.faults import (
+    CursorGone,
+    Fault,
+    FaultKind,
+    Faults,
+    Hit,
+    MalformedBody,
+    Unordered,
+)
 from connector.fake_clerk.ratelimit import RateLimit
 from connector.fake_clerk.server import DEFAULT_SECRET_KEY, FakeClerk, serve
 from connector.fake_clerk.stats import Stats, StatsSnapshot
+from connector.fake_clerk.trigger import Trigger
 
 __all__ = [
     "DEFAULT_SECRET_KEY",
     "Churn",
     "ChurnRecord",
+    "CreatedAtEdits",
+    "CursorGone",
     "Dataset",
+    "Direction",
+    "Edit",
+    "EditRecord",
     "FakeClerk",
     "Fault",
     "FaultKind",
     "FaultMix",
     "Faults",
+    "Hit",
     "MalformedBody",
     "Mutation",
     "RateLimit",
@@ -35,8 +70,11 @@ __all__ = [
     "Rows",
     "Stats",
     "StatsSnapshot",
+    "Trigger",
+    "Unordered",
     "awkward",
     "demo",
     "generate",
     "serve",
+    "traps",
 ]

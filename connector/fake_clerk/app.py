@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -18,11 +18,11 @@ from connector.fake_clerk import errors, render
 from connector.fake_clerk.churn import RequestHook
 from connector.fake_clerk.errors import ApiError
 from connector.fake_clerk.faults import (
-    PAGING_KINDS,
     TRANSPORT_KINDS,
     Fault,
     FaultKind,
     Faults,
+    Hit,
     MalformedBody,
 )
 from connector.fake_clerk.fragments import DEFAULT_BUDGET_BYTES, Encoded, FragmentCache, encode
@@ -192,15 +192,13 @@ class ClerkApp:
         if method != route.method:
             raise errors.method_not_allowed(method)
 
-        def paging_fault() -> Fault | None:
-            return self.faults.take(PAGING_KINDS, path, route_name)
+        parsed = Query(query)
+        self._plan_and_depth(path, route_name, parsed)
 
-        request = Request(
-            path_params=params,
-            query=Query(query),
-            fragments=self.fragments,
-            paging_fault=paging_fault,
-        )
+        def take(kinds: Collection[FaultKind]) -> Hit | None:
+            return self.faults.take_hit(kinds, path, route_name)
+
+        request = Request(path_params=params, query=parsed, fragments=self.fragments, take=take)
         with self.dataset.lock:
             try:
                 value = route.handler(self.dataset, request)
@@ -211,6 +209,21 @@ class ClerkApp:
                 raise errors.server_error(500) from None
             body = value.body if isinstance(value, Encoded) else encode(value)
         return Reply(status=200, body=body)
+
+    def _plan_and_depth(self, path: str, route_name: str, query: Query) -> None:
+        """A feature the plan lacks, then a deep offset that times out (outside the data lock:
+        a slow request must not stall the others)."""
+        plan = self.faults.take({FaultKind.PLAN_LACKS_FEATURE}, path, route_name)
+        if plan is not None:
+            raise errors.plan_lacks_feature(plan.status)
+        offset = _lenient_offset(query)
+        deep = self.faults.take(
+            {FaultKind.DEEP_OFFSETS}, path, route_name, when=lambda f: offset >= f.at_offset
+        )
+        if deep is not None:
+            if deep.seconds:
+                time.sleep(deep.seconds)
+            raise errors.server_error(504)
 
     def _key_ok(self, authorization: str | None) -> bool:
         if authorization is None:
@@ -223,6 +236,15 @@ class ClerkApp:
             error.code, error.message, error.long_message, trace_id, error.meta
         )
         return Reply(status=error.status, body=encode(body), headers=error.headers)
+
+
+def _lenient_offset(query: Query) -> int:
+    """The offset asked for, or 0 when it is malformed (the handler answers that with a 422)."""
+    raw = query.first("offset")
+    try:
+        return int(raw) if raw else 0
+    except ValueError:
+        return 0
 
 
 def _drops_at_once(fault: Fault) -> bool:

@@ -3,9 +3,11 @@
 - `generate(users=, organizations=, memberships=, seed=0, roles=5)`: large and deterministic.
 - `awkward()`: small and hand-written, one of every edge case (see `samples` for the ids).
 - `demo()`: small and readable, for the demo command.
+- `traps()`: small, every schema-valid value a client tends to choke on (ids: `trap_samples`);
+  `generate(trap_rate=...)` scatters the same traps through a large instance.
 
 Churn tests mutate a dataset while a client pages through it: `add_user`, `replace_user`,
-`remove_user`, `add_organization`, `remove_organization`,
+`remove_user`, `add_organization`, `replace_organization`, `remove_organization`,
 `add_membership`, `create_membership`, `change_role`, `remove_membership`, with `new_id(prefix)`
 and `next_created_at()` for fresh rows.
 """
@@ -28,6 +30,7 @@ from connector.fake_clerk.records import (
 from connector.fake_clerk.samples import awkward, demo
 from connector.fake_clerk.store import Collection, Dataset, SortedView
 from connector.fake_clerk.synthetic import generate
+from connector.fake_clerk.trap_samples import traps
 
 __all__ = [
     "Collection",
@@ -49,4 +52,5 @@ __all__ = [
     "awkward",
     "demo",
     "generate",
+    "traps",
 ]

@@ -1,8 +1,10 @@
 """The error answers the fake gives, as exceptions the request handler turns into ClerkErrors.
 
 Codes and statuses follow the spec's responses and Clerk's docs: 401 `authentication_invalid`,
-403 `authorization_invalid`, 404 `resource_not_found`, 422 `form_param_*`, 429
-`too_many_requests`, 500 `internal_clerk_error`, 503 `maintenance_mode`. No message ever
+402 `unsupported_subscription_plan_features_code` (the code Clerk's error index lists for a
+feature the plan lacks), 403 `authorization_invalid`, 404 `resource_not_found`, 422
+`form_param_*`, 429 `too_many_requests`, 500 `internal_clerk_error`, 503 `maintenance_mode`;
+other 5xx (502, 504) reuse `internal_clerk_error`. No message ever
 contains the secret key or any request header.
 """
 
@@ -50,6 +52,18 @@ def unauthorized() -> ApiError:
         "authorization_invalid",
         "Unauthorized request",
         "You are not authorized to perform this request.",
+    )
+
+
+def plan_lacks_feature(status: int) -> ApiError:
+    """402 or 403 for an endpoint the instance's plan does not include."""
+    if status == 403:
+        return unauthorized()
+    return ApiError(
+        402,
+        "unsupported_subscription_plan_features_code",
+        "Unsupported plan features",
+        "This feature is not part of the instance's current plan: upgrade the plan to use it.",
     )
 
 

@@ -8,7 +8,8 @@
 Before each request, with probability `rate`, one fault drawn from `mix` (weights per kind) is
 switched on for that request's route with `times=1`, so the arriving request takes it (a
 concurrent request on the same route may take it first; it is still spent exactly once). Paging
-faults are not offered: they make a server lie about its rows, not fail.
+and behaviour faults (ordering, cursor, deep offsets, plan) are not offered: they change what a
+server answers, not whether it fails.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import threading
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from connector.fake_clerk.faults import PAGING_KINDS, Fault, FaultKind, Faults, MalformedBody
+from connector.fake_clerk.faults import BEHAVIOUR_KINDS, Fault, FaultKind, Faults, MalformedBody
 
 DEFAULT_FAULT_MIX: Mapping[FaultKind, float] = MappingProxyType(
     {
@@ -47,8 +48,8 @@ class FaultMix:
     ) -> None:
         if not 0 <= rate <= 1:
             raise ValueError("rate is a probability per request")
-        if any(kind in PAGING_KINDS for kind in mix):
-            raise ValueError("paging faults are not part of a fault mix")
+        if any(kind in BEHAVIOUR_KINDS for kind in mix):
+            raise ValueError("paging and behaviour faults are not part of a fault mix")
         if any(weight < 0 for weight in mix.values()) or not sum(mix.values()) > 0:
             raise ValueError("mix needs non-negative weights, at least one positive")
         self.faults = faults

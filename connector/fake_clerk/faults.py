@@ -13,12 +13,31 @@ limit says), `drop_connection` (close without a response, or after half the body
 client's key were wrong). Paging faults change which rows a list returns:
 `ignore_paging` (always the first page), `stale_pages` (the page before the one asked for, so only
 rows already seen) and `short_pages` (at most `size` rows, whatever `limit` says).
+
+Faults that model what real Clerk is allowed to do (the spec promises no more), each seeded:
+- `shuffle_ties(seed)`: rows sharing the ordered field's value (e.g. `created_at`) come back in
+  a different order on every request, on offset lists and on the users cursor alike. The spec
+  names no tiebreak. The order of request k is a function of (seed, k, row id) only.
+- `unordered(order, seed)`: `order_by` ignored altogether: `shuffled` (a new arbitrary order per
+  request), `stable` (one arbitrary order, the same for every request) or `newest_first`
+  (always `-created_at`, the spec's default).
+- `cursor_gone(answer)`: `starting_after` naming a user deleted meanwhile answers `[]` (`empty`)
+  or 422 (`error`); without it the fake resumes at the deleted user's place (`resume`). What real
+  Clerk does is documented nowhere.
+- `deep_offsets(at, seconds)`: list requests with `offset >= at` answer 504, at once or after
+  `seconds` (a gateway's deadline: a client with a shorter timeout sees a time-out). The spec
+  warns that large offsets get slower and eventually time out.
+- `plan_lacks_feature(status)`: 402 or 403 with Clerk's error body for that status, after the key
+  was accepted (default path `/role_sets`: an instance whose plan has no role sets).
+- `members_filtered_by_user`: `created_at_after`/`created_at_before` on membership lists compare
+  the member's user `created_at`, not the membership's (the spec's wording, "users who have been
+  created", allows either reading).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -33,6 +52,12 @@ class FaultKind(StrEnum):
     IGNORE_PAGING = "ignore_paging"
     STALE_PAGES = "stale_pages"
     SHORT_PAGES = "short_pages"
+    SHUFFLE_TIES = "shuffle_ties"
+    UNORDERED = "unordered"
+    CURSOR_GONE = "cursor_gone"
+    DEEP_OFFSETS = "deep_offsets"
+    PLAN_LACKS_FEATURE = "plan_lacks_feature"
+    MEMBERS_FILTERED_BY_USER = "members_filtered_by_user"
 
 
 class MalformedBody(StrEnum):
@@ -43,10 +68,35 @@ class MalformedBody(StrEnum):
     EMPTY = "empty"  # no body at all
 
 
+class Unordered(StrEnum):
+    SHUFFLED = "shuffled"  # a new arbitrary order on every request
+    STABLE = "stable"  # one arbitrary order, the same for every request (a heap-ordered table)
+    NEWEST_FIRST = "newest_first"  # always -created_at, whatever order_by says
+
+
+class CursorGone(StrEnum):
+    RESUME = "resume"  # the fake's default: continue after the deleted user's place
+    EMPTY = "empty"  # 200 with []
+    ERROR = "error"  # 422 form_param_value_invalid on starting_after
+
+
 TRANSPORT_KINDS = frozenset(
     {FaultKind.SERVER_ERROR, FaultKind.DROP_CONNECTION, FaultKind.MALFORMED_BODY}
 )
 PAGING_KINDS = frozenset({FaultKind.IGNORE_PAGING, FaultKind.STALE_PAGES, FaultKind.SHORT_PAGES})
+ORDER_KINDS = frozenset({FaultKind.UNORDERED, FaultKind.SHUFFLE_TIES})
+# Faults that describe how the server behaves rather than a failure: not for a FaultMix.
+BEHAVIOUR_KINDS = frozenset(
+    {
+        *PAGING_KINDS,
+        *ORDER_KINDS,
+        FaultKind.CURSOR_GONE,
+        FaultKind.DEEP_OFFSETS,
+        FaultKind.PLAN_LACKS_FEATURE,
+        FaultKind.MEMBERS_FILTERED_BY_USER,
+    }
+)
+PLAN_STATUSES = frozenset({402, 403})
 
 
 @dataclass
@@ -61,6 +111,10 @@ class Fault:
     body: MalformedBody = MalformedBody.TRUNCATED  # malformed_body
     mid_body: bool = False  # drop_connection: send the headers and half the body first
     size: int = 1  # short_pages: rows per page
+    seed: int = 0  # shuffle_ties, unordered
+    order: Unordered = Unordered.SHUFFLED  # unordered
+    answer: CursorGone = CursorGone.EMPTY  # cursor_gone
+    at_offset: int = 0  # deep_offsets: the first offset that fails
     hits: int = 0
 
     @property
@@ -74,6 +128,18 @@ class Fault:
             return True
         prefix = _api_path(self.path).rstrip("/")
         return path == prefix or path.startswith(prefix + "/") or prefix == ""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A fault taken by one request; `number` counts from 0 per fault (the request's draw)."""
+
+    fault: Fault
+    number: int
+
+    @property
+    def kind(self) -> FaultKind:
+        return self.fault.kind
 
 
 def _api_path(path: str) -> str:
@@ -105,13 +171,35 @@ class Faults:
         with self._lock:
             return [f for f in self._faults if not f.exhausted]
 
-    def take(self, kinds: Collection[FaultKind], path: str, route: str) -> Fault | None:
+    def take(
+        self,
+        kinds: Collection[FaultKind],
+        path: str,
+        route: str,
+        when: Callable[[Fault], bool] | None = None,
+    ) -> Fault | None:
         """The first live fault of one of `kinds` for this request, counting it as used."""
+        hit = self.take_hit(kinds, path, route, when)
+        return None if hit is None else hit.fault
+
+    def take_hit(
+        self,
+        kinds: Collection[FaultKind],
+        path: str,
+        route: str,
+        when: Callable[[Fault], bool] | None = None,
+    ) -> Hit | None:
+        """Like `take`, with the request's number for this fault; `when` narrows the match."""
         with self._lock:
             for fault in self._faults:
-                if fault.kind in kinds and not fault.exhausted and fault.applies_to(path, route):
+                if (
+                    fault.kind in kinds
+                    and not fault.exhausted
+                    and fault.applies_to(path, route)
+                    and (when is None or when(fault))
+                ):
                     fault.hits += 1
-                    return fault
+                    return Hit(fault, fault.hits - 1)
         return None
 
     # -- switches ---------------------------------------------------------------------------
@@ -228,4 +316,110 @@ class Faults:
             raise ValueError("size must not be negative")
         return self.add(
             Fault(FaultKind.SHORT_PAGES, path=path, route=route, times=times, size=size)
+        )
+
+    # -- what real Clerk may do -----------------------------------------------------------------
+
+    def shuffle_ties(
+        self,
+        seed: int = 0,
+        *,
+        times: int | None = None,
+        path: str | None = None,
+        route: str | None = None,
+    ) -> Fault:
+        """Rows that tie on the ordered field come back in a new seeded order on every request."""
+        return self.add(
+            Fault(FaultKind.SHUFFLE_TIES, path=path, route=route, times=times, seed=seed)
+        )
+
+    def unordered(
+        self,
+        order: Unordered | str = Unordered.SHUFFLED,
+        *,
+        seed: int = 0,
+        times: int | None = None,
+        path: str | None = None,
+        route: str | None = None,
+    ) -> Fault:
+        """Ignore `order_by` on list requests: serve `order` instead (see `Unordered`)."""
+        return self.add(
+            Fault(
+                FaultKind.UNORDERED,
+                path=path,
+                route=route,
+                times=times,
+                seed=seed,
+                order=Unordered(order),
+            )
+        )
+
+    def cursor_gone(
+        self,
+        answer: CursorGone | str = CursorGone.EMPTY,
+        *,
+        times: int | None = None,
+        path: str | None = "/users",
+        route: str | None = None,
+    ) -> Fault:
+        """How `starting_after=<a deleted user>` is answered; counts only such requests."""
+        return self.add(
+            Fault(
+                FaultKind.CURSOR_GONE,
+                path=path,
+                route=route,
+                times=times,
+                answer=CursorGone(answer),
+            )
+        )
+
+    def deep_offsets(
+        self,
+        at: int,
+        *,
+        seconds: float = 0.0,
+        times: int | None = None,
+        path: str | None = "/organization_memberships",
+        route: str | None = None,
+    ) -> Fault:
+        """Answer 504 to requests with `offset >= at`, after `seconds` (0: at once).
+
+        Only requests past the threshold count as hits (and against `times`).
+        """
+        if at < 0:
+            raise ValueError("at must not be negative")
+        if seconds < 0:
+            raise ValueError("seconds must not be negative")
+        return self.add(
+            Fault(
+                FaultKind.DEEP_OFFSETS,
+                path=path,
+                route=route,
+                times=times,
+                seconds=seconds,
+                at_offset=at,
+            )
+        )
+
+    def plan_lacks_feature(
+        self,
+        status: int = 402,
+        *,
+        times: int | None = None,
+        path: str | None = "/role_sets",
+        route: str | None = None,
+    ) -> Fault:
+        """Answer 402 (payment required) or 403 (authorization_invalid) to an accepted key."""
+        if status not in PLAN_STATUSES:
+            raise ValueError("plan_lacks_feature answers 402 or 403")
+        return self.add(
+            Fault(FaultKind.PLAN_LACKS_FEATURE, path=path, route=route, times=times, status=status)
+        )
+
+    def members_filtered_by_user(
+        self, *, times: int | None = None, path: str | None = None, route: str | None = None
+    ) -> Fault:
+        """`created_at_after`/`_before` on membership lists compare the user's created_at."""
+        return self.add(
+            Fault(FaultKind.MEMBERS_FILTERED_BY_USER, path=path, route=route, times=times)
         )

@@ -115,3 +115,15 @@ ORDERINGS: Mapping[str, Mapping[str, KeyFunc]] = {
     "permissions": {"created_at": _created_at, "name": _attr("name"), "key": _attr("key")},
     "role_sets": {"created_at": _created_at, "name": _attr("name"), "key": _attr("key")},
 }
+
+
+def tie_key(collection: str, field: str) -> KeyFunc:
+    """The part of `field`'s sort key that the spec orders by: rows equal in it are a tie.
+
+    Every key ends with the fake's own `(created_at, id)` tiebreak; the head before it is what
+    Clerk sorts on, with no tiebreak promised.
+    """
+    if field == "created_at":
+        return lambda _, row: (row.created_at,)
+    full = ORDERINGS[collection][field]
+    return lambda dataset, row: full(dataset, row)[:-2]

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.fake_clerk.faults import Fault, FaultKind
-from connector.fake_clerk.store import SortedView
+from connector.fake_clerk.faults import FaultKind, Hit
+from connector.fake_clerk.listing import Listing
 
 
-def select(
-    view: SortedView, *, start: int, limit: int, descending: bool, fault: Fault | None
-) -> list[Any]:
+def select(listing: Listing, *, start: int, limit: int, fault: Hit | None) -> list[Any]:
     """`limit` rows from listing position `start`, bent by a paging fault when one applies."""
     if fault is not None:
         if fault.kind is FaultKind.IGNORE_PAGING:
@@ -19,5 +17,5 @@ def select(
             # The page that ends where the requested one begins: every row already served.
             start = max(0, start - limit)
         elif fault.kind is FaultKind.SHORT_PAGES:
-            limit = min(limit, fault.size)
-    return view.page(start, limit, descending=descending)
+            limit = min(limit, fault.fault.size)
+    return listing.page(start, limit)

@@ -41,6 +41,12 @@ class Query:
                 name, f"{raw!r} is not an integer", code="form_param_format_invalid"
             ) from None
 
+    def optional_integer(self, name: str) -> int | None:
+        """An integer parameter that may be absent (an empty value counts as absent)."""
+        if not self.first(name):
+            return None
+        return self._integer(name, 0)
+
     def limit(self) -> int:
         value = self._integer("limit", DEFAULT_LIMIT)
         if not MIN_LIMIT <= value <= MAX_LIMIT:

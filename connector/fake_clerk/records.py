@@ -12,6 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+# The range of a protobuf Timestamp, in Unix milliseconds (0001-01-01 to 9999-12-31T23:59:59.999).
+# Clerk's int64 timestamps have no stated bounds, so values outside it are schema-valid.
+TIMESTAMP_MIN_MS = -62_135_596_800_000
+TIMESTAMP_MAX_MS = 253_402_300_799_999
+
 # One shared, read-only empty mapping: most rows have no metadata, so they all point at this.
 EMPTY_METADATA: Mapping[str, object] = MappingProxyType({})
 
@@ -155,6 +160,12 @@ class Membership:
     updated_at: int | None = None
     public_metadata: Mapping[str, object] = field(default_factory=_no_metadata)
     private_metadata: Mapping[str, object] = field(default_factory=_no_metadata)
+    # False: rendered without `public_user_data` (optional in the spec), so no user id at all.
+    public_user_data: bool = True
+    # What a read that raced a role rename shows: `role_name` / `permissions` as they were, not
+    # as the catalog has them now. None: rendered from the role the key names (the usual case).
+    stale_role_name: str | None = None
+    stale_permissions: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -315,15 +315,25 @@ def public_user_data_json(user: User) -> JsonObject:
 
 
 def membership_json(membership: Membership, dataset: Dataset) -> JsonObject:
-    """An OrganizationMembership embedding its Organization (without members_count)."""
+    """An OrganizationMembership embedding its Organization (without members_count).
+
+    `role_name` and `permissions` come from the role the key names, unless the record carries a
+    stale copy; a key that matches no role has no name and no permissions (role_name is
+    optional, permissions required). `public_user_data` is left out when the record says so.
+    """
     organization = organization_json(dataset.organizations[membership.organization_id])
     role = dataset.roles.get(membership.role)
+    name = membership.stale_role_name
+    if name is None and role is not None:
+        name = role.name
+    permissions = membership.stale_permissions
+    if permissions is None:
+        permissions = role.permissions if role is not None else ()
     body: JsonObject = {
         "id": membership.id,
         "object": "organization_membership",
         "role": membership.role,
-        # A key that matches no role has no name and no permissions (role_name is optional).
-        "permissions": list(role.permissions) if role is not None else [],
+        "permissions": list(permissions),
         "public_metadata": dict(membership.public_metadata),
         "private_metadata": dict(membership.private_metadata),
         "organization": organization,
@@ -333,8 +343,10 @@ def membership_json(membership: Membership, dataset: Dataset) -> JsonObject:
             membership.updated_at if membership.updated_at is not None else membership.created_at
         ),
     }
-    if role is not None:
-        body["role_name"] = role.name
+    if not membership.public_user_data:
+        del body["public_user_data"]
+    if name is not None:
+        body["role_name"] = name
     return body
 
 

@@ -4,13 +4,17 @@ Handlers get the dataset (its lock held by the caller) and the parsed request, a
 value to send (or an already `Encoded` one) or raise an `ApiError`. Lists default to newest first
 (`-created_at`) as the spec states for users, organizations, roles and role sets; it states no
 default for memberships and permissions, where the fake uses the same. Ties sort by id, so every
-ordering is total.
+ordering is total, unless a `shuffle_ties` or `unordered` fault says otherwise (see `listing`).
+
+`created_at_after` / `created_at_before` narrow `GET /users`, `GET /users/count` and
+`GET /organizations/{id}/memberships` (strict bounds, see `filters`); `total_count` and the count
+are of the narrowed rows, and `offset` / `starting_after` page within them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -18,15 +22,26 @@ from urllib.parse import unquote
 
 from connector.fake_clerk import render
 from connector.fake_clerk.errors import invalid_param, not_found
-from connector.fake_clerk.faults import Fault
+from connector.fake_clerk.faults import (
+    ORDER_KINDS,
+    PAGING_KINDS,
+    CursorGone,
+    FaultKind,
+    Hit,
+    Unordered,
+)
+from connector.fake_clerk.filters import CreatedAtRange, narrow
 from connector.fake_clerk.fragments import Encoded, FragmentCache, json_array, json_envelope
-from connector.fake_clerk.ordering import ORDERINGS
+from connector.fake_clerk.listing import CursorKey, Listing, Shuffled, Sorted, TiesShuffled
+from connector.fake_clerk.ordering import ORDERINGS, tie_key
 from connector.fake_clerk.paging import select
-from connector.fake_clerk.params import Query
+from connector.fake_clerk.params import Order, Query
 from connector.fake_clerk.records import Membership, Organization, User
-from connector.fake_clerk.store import Collection, Dataset, SortedView
+from connector.fake_clerk.store import Collection as CollectionName
+from connector.fake_clerk.store import Dataset, SortedView
 
 DEFAULT_ORDER = "-created_at"
+_PAGING = tuple(PAGING_KINDS)
 
 
 @dataclass(frozen=True)
@@ -34,44 +49,77 @@ class Request:
     path_params: tuple[str, ...]
     query: Query
     fragments: FragmentCache
-    # Takes (and counts) the paging fault for this request, if any; only list handlers call it.
-    paging_fault: Callable[[], Fault | None]
+    # Takes (and counts) this request's fault of one of the given kinds, if any.
+    take: Callable[[Collection[FaultKind]], Hit | None]
+
+    def fault(self, *kinds: FaultKind) -> Hit | None:
+        return self.take(kinds)
 
 
 Handler = Callable[[Dataset, Request], Any]
+ViewFor = Callable[[str], SortedView]
+
+
+def _listing(
+    dataset: Dataset,
+    request: Request,
+    collection: CollectionName,
+    view_for: ViewFor,
+    order: Order,
+    narrowed: Callable[[SortedView], SortedView],
+) -> Listing:
+    """The order this request serves: sorted, or bent by an ordering fault."""
+    hit = request.take(ORDER_KINDS)
+    if hit is None:
+        return Sorted(narrowed(view_for(order.field)), descending=order.descending)
+    fault = hit.fault
+    if fault.kind is FaultKind.UNORDERED:
+        if fault.order is Unordered.NEWEST_FIRST:
+            return Sorted(narrowed(view_for("created_at")), descending=True)
+        salt = f"{fault.seed}" if fault.order is Unordered.STABLE else f"{fault.seed}/{hit.number}"
+        return Shuffled(narrowed(view_for("created_at")).rows, salt=salt)
+    key = tie_key(collection, order.field)
+    return TiesShuffled(
+        narrowed(view_for(order.field)),
+        descending=order.descending,
+        salt=f"{fault.seed}/{hit.number}",
+        tie_key=lambda row: key(dataset, row),
+    )
 
 
 def _offset_list(
-    view_for: Callable[[str], SortedView], collection: Collection, request: Request
+    dataset: Dataset,
+    request: Request,
+    collection: CollectionName,
+    view_for: ViewFor,
+    narrowed: Callable[[SortedView], SortedView] = lambda view: view,
 ) -> tuple[list[Any], int]:
     """The rows of an offset-paginated list and its total_count."""
     query = request.query
     limit, offset = query.limit(), query.offset()
     order = query.order(ORDERINGS[collection].keys(), DEFAULT_ORDER)
-    view = view_for(order.field)
-    rows = select(
-        view,
-        start=offset,
-        limit=limit,
-        descending=order.descending,
-        fault=request.paging_fault(),
-    )
-    return rows, len(view)
+    listing = _listing(dataset, request, collection, view_for, order, narrowed)
+    rows = select(listing, start=offset, limit=limit, fault=request.fault(*_PAGING))
+    return rows, len(listing)
 
 
 # -- users -----------------------------------------------------------------------------------
 
 
+def _users_narrowed(query: Query) -> Callable[[SortedView], SortedView]:
+    bounds = CreatedAtRange.from_query(query)
+    return lambda view: narrow(view, bounds)
+
+
 def list_users(dataset: Dataset, request: Request) -> Encoded:
-    """A bare array; `starting_after` is a keyset cursor over (created_at, id)."""
+    """A bare array; `starting_after` continues after the named user in this request's order."""
     query = request.query
     limit, offset = query.limit(), query.offset()
     order = query.order(ORDERINGS["users"].keys(), DEFAULT_ORDER)
+    narrowed = _users_narrowed(query)
     cursor = query.first("starting_after") or None
-    if cursor is None:
-        view = dataset.view("users", order.field)
-        start = offset
-    else:
+    key: CursorKey | None = None
+    if cursor is not None:
         if order.field != "created_at":
             raise invalid_param(
                 "starting_after", "needs order_by created_at, +created_at or -created_at"
@@ -81,11 +129,17 @@ def list_users(dataset: Dataset, request: Request) -> Encoded:
         key = dataset.user_cursor_key(cursor)
         if key is None:
             raise invalid_param("starting_after", f"no user with id {cursor!r}")
-        view = dataset.view("users", "created_at")
-        start = view.start_after(key, descending=order.descending)
-    rows = select(
-        view, start=start, limit=limit, descending=order.descending, fault=request.paging_fault()
+        if dataset.user(cursor) is None:  # deleted since it was served
+            gone = request.fault(FaultKind.CURSOR_GONE)
+            if gone is not None and gone.fault.answer is CursorGone.EMPTY:
+                return Encoded(b"[]")
+            if gone is not None and gone.fault.answer is CursorGone.ERROR:
+                raise invalid_param("starting_after", f"no user with id {cursor!r}")
+    listing = _listing(
+        dataset, request, "users", lambda field: dataset.view("users", field), order, narrowed
     )
+    start = offset if key is None else listing.start_after(key)
+    rows = select(listing, start=start, limit=limit, fault=request.fault(*_PAGING))
     return Encoded(json_array(user_fragment(request.fragments, user) for user in rows))
 
 
@@ -93,8 +147,10 @@ def user_fragment(cache: FragmentCache, user: User) -> bytes:
     return cache.get(user.id, (user,), partial(render.user_json, user))
 
 
-def count_users(dataset: Dataset, _: Request) -> dict[str, Any]:
-    return {"object": "total_count", "total_count": len(dataset.users)}
+def count_users(dataset: Dataset, request: Request) -> dict[str, Any]:
+    """What `GET /users` with the same filters would list, counted now."""
+    total = len(_users_narrowed(request.query)(dataset.view("users")))
+    return {"object": "total_count", "total_count": total}
 
 
 def get_user(dataset: Dataset, request: Request) -> dict[str, Any]:
@@ -118,7 +174,7 @@ def _organization(dataset: Dataset, organization: Organization, request: Request
 
 def list_organizations(dataset: Dataset, request: Request) -> dict[str, Any]:
     rows, total = _offset_list(
-        lambda field: dataset.view("organizations", field), "organizations", request
+        dataset, request, "organizations", lambda field: dataset.view("organizations", field)
     )
     return {"data": [_organization(dataset, org, request) for org in rows], "total_count": total}
 
@@ -155,15 +211,26 @@ def list_organization_memberships(dataset: Dataset, request: Request) -> Encoded
     organization = dataset.organization(request.path_params[0])
     if organization is None:
         raise not_found("organization")
+    bounds = CreatedAtRange.from_query(request.query)
+    by_user = request.fault(FaultKind.MEMBERS_FILTERED_BY_USER) if not bounds.unbounded else None
+    time_of = None if by_user is None else partial(_member_created_at, dataset)
     rows, total = _offset_list(
-        lambda field: dataset.organization_view(organization.id, field), "memberships", request
+        dataset,
+        request,
+        "memberships",
+        lambda field: dataset.organization_view(organization.id, field),
+        lambda view: narrow(view, bounds, time_of),
     )
     return Encoded(json_envelope(_memberships_json(dataset, request, rows), total))
 
 
+def _member_created_at(dataset: Dataset, membership: Membership) -> int:
+    return dataset.users[membership.user_id].created_at
+
+
 def list_instance_memberships(dataset: Dataset, request: Request) -> Encoded:
     rows, total = _offset_list(
-        lambda field: dataset.view("memberships", field), "memberships", request
+        dataset, request, "memberships", lambda field: dataset.view("memberships", field)
     )
     return Encoded(json_envelope(_memberships_json(dataset, request, rows), total))
 
@@ -172,19 +239,23 @@ def list_instance_memberships(dataset: Dataset, request: Request) -> Encoded:
 
 
 def list_roles(dataset: Dataset, request: Request) -> dict[str, Any]:
-    rows, total = _offset_list(lambda field: dataset.view("roles", field), "roles", request)
+    rows, total = _offset_list(
+        dataset, request, "roles", lambda field: dataset.view("roles", field)
+    )
     return {"data": [render.role_json(role, dataset) for role in rows], "total_count": total}
 
 
 def list_permissions(dataset: Dataset, request: Request) -> dict[str, Any]:
     rows, total = _offset_list(
-        lambda field: dataset.view("permissions", field), "permissions", request
+        dataset, request, "permissions", lambda field: dataset.view("permissions", field)
     )
     return {"data": [render.permission_json(p) for p in rows], "total_count": total}
 
 
 def list_role_sets(dataset: Dataset, request: Request) -> dict[str, Any]:
-    rows, total = _offset_list(lambda field: dataset.view("role_sets", field), "role_sets", request)
+    rows, total = _offset_list(
+        dataset, request, "role_sets", lambda field: dataset.view("role_sets", field)
+    )
     return {"data": [render.role_set_json(rs, dataset) for rs in rows], "total_count": total}
 
 

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from connector.fake_clerk.ordering import ORDERINGS
 from connector.fake_clerk.records import (
+    TIMESTAMP_MAX_MS,
     Membership,
     Organization,
     OrganizationSettings,
@@ -108,9 +109,10 @@ class Dataset:
             self._add_organization(organization)
         for membership in memberships:
             self._add_membership(membership)
-        stamps = [p.created_at for p in self._permissions.values()]
-        stamps += [r.created_at for r in self._roles.values()]
-        self._latest = max([self._latest, *stamps])
+        for stamp in [p.created_at for p in self._permissions.values()] + [
+            r.created_at for r in self._roles.values()
+        ]:
+            self._saw(stamp)
 
     def __repr__(self) -> str:
         return (
@@ -206,7 +208,10 @@ class Dataset:
     # -- mutation helpers (for churn tests) ------------------------------------------------------
 
     def next_created_at(self) -> int:
-        """A timestamp one second after the newest row: what a row created "now" would get."""
+        """A timestamp one second after the newest row: what a row created "now" would get.
+
+        Rows stamped past protobuf's range (year 9999) are not "now" and do not count.
+        """
         with self.lock:
             return self._latest + 1000
 
@@ -237,7 +242,7 @@ class Dataset:
         with self.lock:
             old = self._users[user.id]
             self._users[user.id] = user
-            self._latest = max(self._latest, user.created_at)
+            self._saw(user.created_at)
             self._changed()
             return old
 
@@ -256,6 +261,19 @@ class Dataset:
             self._add_organization(organization)
             self._changed()
             return organization
+
+    def replace_organization(self, organization: Organization) -> Organization:
+        """Swap in a changed copy of an existing organization (same id); returns the old one."""
+        with self.lock:
+            old = self._organizations[organization.id]
+            if organization.slug != old.slug:
+                self._check_slug(organization)
+                del self._org_by_slug[old.slug]
+                self._org_by_slug[organization.slug] = organization.id
+            self._organizations[organization.id] = organization
+            self._saw(organization.created_at)
+            self._changed()
+            return old
 
     def remove_organization(self, organization_id: str) -> Organization:
         """Delete an organization and every membership in it."""
@@ -298,6 +316,61 @@ class Dataset:
             self._memberships[membership_id] = new
             self._changed()
             return new
+
+    def rename_role(
+        self,
+        key: str,
+        *,
+        new_key: str | None = None,
+        name: str | None = None,
+        permissions: tuple[str, ...] | None = None,
+    ) -> Role:
+        """Update a role as `PATCH /organization_roles/{id}` would (key, name, permissions).
+
+        The role keeps its id; memberships, role sets and settings that held the old key now
+        hold the new one, so every later read shows the new key and name. Returns the new role.
+        """
+        with self.lock:
+            old = self._roles[key]
+            target = key if new_key is None else new_key
+            if target != key and target in self._roles:
+                raise ValueError(f"duplicate role key: {target!r}")
+            role = replace(
+                old,
+                key=target,
+                name=old.name if name is None else name,
+                permissions=old.permissions if permissions is None else permissions,
+                updated_at=self.next_created_at(),
+            )
+            self._check_permissions(role)
+            del self._roles[key]
+            self._roles[target] = role
+            if target != key:
+                self._rekey_role(key, target)
+            self._changed()
+            return role
+
+    def _rekey_role(self, old: str, new: str) -> None:
+        def swap(value: str | None) -> str | None:
+            return new if value == old else value
+
+        for membership in [m for m in self._memberships.values() if m.role == old]:
+            self._memberships[membership.id] = replace(membership, role=new)
+        for role_set in list(self._role_sets.values()):
+            if old in role_set.roles or old in (role_set.default_role, role_set.creator_role):
+                self._role_sets[role_set.key] = replace(
+                    role_set,
+                    roles=tuple(new if k == old else k for k in role_set.roles),
+                    default_role=swap(role_set.default_role),
+                    creator_role=swap(role_set.creator_role),
+                )
+        settings = self.settings
+        self.settings = replace(
+            settings,
+            creator_role=swap(settings.creator_role) or settings.creator_role,
+            domains_default_role=swap(settings.domains_default_role)
+            or settings.domains_default_role,
+        )
 
     def remove_membership(self, membership_id: str) -> Membership:
         with self.lock:
@@ -351,13 +424,13 @@ class Dataset:
     def _add_user(self, user: User) -> None:
         self._put_unique(self._users, user.id, user, "user id")
         self._tombstones.pop(user.id, None)
-        self._latest = max(self._latest, user.created_at)
+        self._saw(user.created_at)
 
     def _add_organization(self, organization: Organization) -> None:
         self._check_slug(organization)
         self._put_unique(self._organizations, organization.id, organization, "organization id")
         self._org_by_slug[organization.slug] = organization.id
-        self._latest = max(self._latest, organization.created_at)
+        self._saw(organization.created_at)
 
     def _add_membership(self, membership: Membership) -> None:
         org_id, user_id = membership.organization_id, membership.user_id
@@ -370,8 +443,11 @@ class Dataset:
             raise ValueError(f"user {user_id!r} is already a member of {org_id!r}")
         self._put_unique(self._memberships, membership.id, membership, "membership id")
         members[user_id] = membership.id
-        if membership.created_at > self._latest:
-            self._latest = membership.created_at
+        self._saw(membership.created_at)
+
+    def _saw(self, created_at: int) -> None:
+        if self._latest < created_at <= TIMESTAMP_MAX_MS:
+            self._latest = created_at
 
     def _drop_membership(self, membership: Membership) -> None:
         del self._memberships[membership.id]

@@ -4,6 +4,9 @@ Same arguments, same dataset: every choice comes from one seeded `random.Random`
 Clerk's (`user_` plus 27 base62-ish characters) and carry no order, so a client cannot get away
 with sorting by id. Creation times mostly increase strictly but about 2% of rows share their
 predecessor's millisecond, which is what makes a `created_at`-only cursor or sort ambiguous.
+`tie_rate` raises that share for users, organizations and memberships, and `bulk_import=n` gives
+n rows of each one shared millisecond in the middle of the timeline (a bulk import or migration):
+tie groups large enough to span pages, for the `shuffle_ties` fault.
 Organization sizes are skewed (a few large ones, many small, some empty), as in real instances.
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import dataclasses
 import itertools
 import random
 
@@ -28,6 +32,7 @@ from connector.fake_clerk.records import (
     User,
 )
 from connector.fake_clerk.store import Dataset
+from connector.fake_clerk.trap_samples import sprinkle
 
 EPOCH_MS = 1_672_531_200_000  # 2023-01-01T00:00:00Z: the first generated row
 DAY_MS = 86_400_000
@@ -106,15 +111,30 @@ def _below(rng: random.Random, n: int) -> int:
     return int(rng.random() * n)
 
 
-def _timeline(rng: random.Random, count: int, mean_gap_ms: int) -> list[int]:
-    """`count` non-decreasing timestamps: random gaps, with about TIE_RATE exact repeats."""
+def _timeline(
+    rng: random.Random, count: int, mean_gap_ms: int, tie_rate: float = TIE_RATE
+) -> list[int]:
+    """`count` non-decreasing timestamps: random gaps, with about `tie_rate` exact repeats."""
     stamps: list[int] = []
     now = EPOCH_MS
     for _ in range(count):
-        if not stamps or rng.random() >= TIE_RATE:
+        if not stamps or rng.random() >= tie_rate:
             now += 1 + _below(rng, 2 * mean_gap_ms)
         stamps.append(now)
     return stamps
+
+
+def _bulk(stamps: list[int], size: int) -> list[int]:
+    """`size` consecutive stamps from the middle moved to the block's last one (order kept).
+
+    Moving later, never earlier, keeps every "created after" relation the generator relies on.
+    """
+    size = min(size, len(stamps))
+    if size < 2:
+        return stamps
+    start = (len(stamps) - size) // 2
+    end = start + size
+    return stamps[:start] + [stamps[end - 1]] * size + stamps[end:]
 
 
 def _permissions(rng: random.Random) -> list[Permission]:
@@ -290,11 +310,17 @@ def _user(rng: random.Random, new_id: _Ids, index: int, created_at: int) -> User
 
 
 def _organizations(
-    rng: random.Random, new_id: _Ids, count: int, users: list[User]
+    rng: random.Random,
+    new_id: _Ids,
+    count: int,
+    users: list[User],
+    ties: tuple[float, int] = (TIE_RATE, 0),
 ) -> list[Organization]:
     user_times = [user.created_at for user in users]
     organizations = []
-    for index, created_at in enumerate(_timeline(rng, count, 3 * DAY_MS // max(count // 100, 1))):
+    tie_rate, bulk = ties
+    stamps = _bulk(_timeline(rng, count, 3 * DAY_MS // max(count // 100, 1), tie_rate), bulk)
+    for index, created_at in enumerate(stamps):
         name = f"{rng.choice(_ORG_WORDS)} {rng.choice(_ORG_KINDS)} {index}"
         # The creator is someone who already existed when the organization was created.
         existing = bisect.bisect_right(user_times, created_at)
@@ -343,6 +369,7 @@ def _memberships(
     users: list[User],
     organizations: list[Organization],
     roles_of: dict[str | None, list[str]],
+    ties: tuple[float, int] = (TIE_RATE, 0),
 ) -> list[Membership]:
     # (joined, earliest allowed, cell): joined within 90 days after both org and user existed.
     drafts = []
@@ -351,11 +378,12 @@ def _memberships(
         earliest = max(organizations[org_index].created_at, users[user_index].created_at)
         drafts.append((earliest + _below(rng, 90 * DAY_MS), earliest, cell))
     drafts.sort()
+    tie_rate, bulk = ties
     memberships = []
     previous = 0
     for joined, earliest, cell in drafts:
         # Some memberships share their predecessor's millisecond (never before org or user).
-        if previous >= earliest and rng.random() < TIE_RATE:
+        if previous >= earliest and rng.random() < tie_rate:
             joined = previous
         previous = joined
         org_index, user_index = divmod(cell, len(users))
@@ -369,7 +397,11 @@ def _memberships(
         else:
             role = keys[2 + _below(rng, len(keys) - 2)]
         memberships.append(Membership(new_id("orgmem"), org.id, user.id, role, joined))
-    return memberships
+    stamps = _bulk([m.created_at for m in memberships], bulk)
+    return [
+        m if m.created_at == at else dataclasses.replace(m, created_at=at)
+        for m, at in zip(memberships, stamps, strict=True)
+    ]
 
 
 def generate(
@@ -379,6 +411,9 @@ def generate(
     memberships: int,
     seed: int = 0,
     roles: int = 5,
+    tie_rate: float = TIE_RATE,
+    bulk_import: int = 0,
+    trap_rate: float = 0.0,
 ) -> Dataset:
     """A deterministic instance of the given size (100k users / 300k memberships: seconds).
 
@@ -387,23 +422,41 @@ def generate(
     `role_set:default` (every role) and `role_set:restricted` (admin and member), used by about
     15% of organizations; the others have `role_set_key` None. Memberships get roles from their
     organization's set: about 12% admin, most member, the rest custom roles.
+
+    `tie_rate` (0-1) is the share of users, organizations and memberships created in their
+    predecessor's millisecond; `bulk_import=n` puts n of each in one millisecond (see the module
+    docstring). `trap_rate` (0-1) gives about that share of users, organizations and
+    memberships one of `trap_samples`' traps each (unverified or invalid emails, long names,
+    out-of-range timestamps, no `public_user_data`, a stale role name), and one role and one
+    permission long names and out-of-range timestamps; creation times set out of range no longer
+    respect "joined after both existed". The defaults give the same data as before these options
+    existed.
     """
-    if min(users, organizations, memberships) < 0:
+    if min(users, organizations, memberships, bulk_import) < 0:
         raise ValueError("sizes must not be negative")
+    if not 0 <= tie_rate < 1:
+        raise ValueError("tie_rate must be in [0, 1)")
+    if not 0 <= trap_rate <= 1:
+        raise ValueError("trap_rate must be in [0, 1]")
+    ties = (tie_rate, bulk_import)
     rng = random.Random(seed)
     new_id = _Ids(seed)
     permission_rows = _permissions(rng)
     role_rows = _roles(rng, roles, permission_rows)
     role_set_rows = _role_sets(role_rows)
+    user_times = _bulk(_timeline(rng, users, 5 * 60_000, tie_rate), bulk_import)
     user_rows = [
-        _user(rng, new_id, index, created_at)
-        for index, created_at in enumerate(_timeline(rng, users, 5 * 60_000))
+        _user(rng, new_id, index, created_at) for index, created_at in enumerate(user_times)
     ]
-    org_rows = _organizations(rng, new_id, organizations, user_rows)
+    org_rows = _organizations(rng, new_id, organizations, user_rows, ties)
     roles_of: dict[str | None, list[str]] = {None: [r.key for r in role_rows]}
     for role_set in role_set_rows:
         roles_of[role_set.key] = list(role_set.roles)
-    membership_rows = _memberships(rng, new_id, memberships, user_rows, org_rows, roles_of)
+    membership_rows = _memberships(rng, new_id, memberships, user_rows, org_rows, roles_of, ties)
+    if trap_rate > 0:
+        user_rows, org_rows, membership_rows, role_rows, permission_rows = sprinkle(
+            trap_rate, seed, user_rows, org_rows, membership_rows, role_rows, permission_rows
+        )
     return Dataset(
         users=user_rows,
         organizations=org_rows,

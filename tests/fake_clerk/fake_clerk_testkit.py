@@ -49,15 +49,20 @@ def get_json(client: httpx.Client, path: str, **params: Any) -> Any:
 def walk_offset(
     client: httpx.Client, path: str, *, limit: int, order_by: str, **params: Any
 ) -> tuple[list[dict[str, Any]], set[int]]:
-    """Every row of an offset list, page by page; also the total_counts seen."""
+    """Every row of an offset list, page by page; also the total_counts seen.
+
+    `GET /users` (a bare array, no total_count) walks the same way with no totals.
+    """
     rows: list[dict[str, Any]] = []
     totals: set[int] = set()
     offset = 0
     while True:
         page = get_json(client, path, limit=limit, offset=offset, order_by=order_by, **params)
-        totals.add(page["total_count"])
-        rows.extend(page["data"])
-        if len(page["data"]) < limit:
+        if isinstance(page, dict):
+            totals.add(page["total_count"])
+            page = page["data"]
+        rows.extend(page)
+        if len(page) < limit:
             return rows, totals
         offset += limit
 

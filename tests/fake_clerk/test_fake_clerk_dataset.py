@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import replace
 
 import pytest
@@ -89,6 +90,37 @@ def test_generated_timestamps_mostly_increase_with_some_ties() -> None:
     assert stamps == sorted(stamps)
     repeats = sum(1 for a, b in itertools.pairwise(stamps) if a == b)
     assert 0 < repeats < len(stamps) * 0.1
+
+
+def _largest_tie(rows: object) -> int:
+    assert isinstance(rows, Mapping)
+    return max(Counter(row.created_at for row in rows.values()).values())
+
+
+def test_bulk_import_puts_n_rows_of_each_collection_in_one_millisecond() -> None:
+    dataset = generate(users=300, organizations=80, memberships=900, seed=6, bulk_import=50)
+    for rows in (dataset.users, dataset.organizations, dataset.memberships):
+        assert _largest_tie(rows) >= 50
+    plain = generate(users=300, organizations=80, memberships=900, seed=6)
+    assert all(_largest_tie(rows) < 10 for rows in (plain.users, plain.memberships))
+    # Still consistent: nobody joins before the organization or the user existed.
+    for membership in dataset.memberships.values():
+        org = dataset.organizations[membership.organization_id]
+        user = dataset.users[membership.user_id]
+        assert membership.created_at >= max(org.created_at, user.created_at)
+    # Same ids as without the option: only creation times moved.
+    assert set(dataset.users) == set(plain.users)
+
+
+def test_tie_rate_controls_how_many_rows_share_a_millisecond() -> None:
+    many = generate(users=2_000, organizations=10, memberships=0, seed=3, tie_rate=0.9)
+    stamps = [u.created_at for u in many.users.values()]
+    repeats = sum(1 for a, b in itertools.pairwise(stamps) if a == b)
+    assert repeats > len(stamps) * 0.8
+    none = generate(users=2_000, organizations=10, memberships=0, seed=3, tie_rate=0.0)
+    assert _largest_tie(none.users) == 1
+    with pytest.raises(ValueError, match="tie_rate"):
+        generate(users=1, organizations=1, memberships=0, tie_rate=1.0)
 
 
 def test_generated_organization_sizes_are_skewed_and_some_are_empty() -> None:
@@ -255,3 +287,23 @@ def test_replace_and_change_role_refresh_views() -> None:
     assert dataset.memberships[samples.MEMBERSHIP_GHOST] == changed
     assert changed.role == "org:member"
     assert changed.updated_at is not None
+
+
+def test_replace_organization_keeps_slug_lookups_right() -> None:
+    dataset = awkward()
+    old = dataset.organizations[samples.ORG_EMPTY]
+    moved = replace(old, created_at=1, slug="emptier")
+    assert dataset.replace_organization(moved) is old
+    assert dataset.view("organizations").rows[0] is moved
+    assert dataset.organization("emptier") is moved
+    assert dataset.organization("empty") is None
+    with pytest.raises(ValueError, match="slug"):
+        dataset.replace_organization(replace(moved, slug="acme"))
+
+
+def test_rows_past_year_9999_do_not_move_now() -> None:
+    dataset = awkward()
+    now = dataset.next_created_at()
+    far = replace(dataset.users[samples.USER_ALICE], created_at=2**63 - 1)
+    dataset.replace_user(far)
+    assert dataset.next_created_at() == now

@@ -14,7 +14,15 @@ import httpx
 import pytest
 
 from connector.fake_clerk import FakeClerk, MalformedBody, RateLimit, awkward, generate, samples
-from tests.fake_clerk.fake_clerk_testkit import REPO, clerk_error, client_for, get_json, running
+from tests.fake_clerk.fake_clerk_testkit import (
+    REPO,
+    check_schema,
+    clerk_error,
+    client_for,
+    get_json,
+    running,
+    spec_path,
+)
 
 
 @pytest.fixture
@@ -203,6 +211,105 @@ def test_fault_switch_validation() -> None:
         faults.server_error(404)
     with pytest.raises(ValueError, match="times"):
         faults.slow(1.0, times=0)
+    with pytest.raises(ValueError, match="402 or 403"):
+        faults.plan_lacks_feature(404)
+    with pytest.raises(ValueError, match="negative"):
+        faults.deep_offsets(-1)
+    with pytest.raises(ValueError, match="negative"):
+        faults.deep_offsets(10, seconds=-1)
+    with pytest.raises(ValueError, match="sideways"):
+        faults.unordered("sideways")
+    with pytest.raises(ValueError, match="maybe"):
+        faults.cursor_gone("maybe")
+
+
+# -- deep offsets ------------------------------------------------------------------------------
+
+
+def test_deep_offsets_answer_504_from_the_threshold_on(
+    fake: tuple[FakeClerk, httpx.Client],
+) -> None:
+    server, client = fake
+    fault = server.faults.deep_offsets(100)
+    path = "/organization_memberships"
+    assert len(get_json(client, path, limit=100, offset=0)["data"]) == 100
+    assert len(get_json(client, path, limit=100, offset=99)["data"]) > 0
+    for offset in (100, 101, 250):
+        response = client.get(path, params={"limit": 100, "offset": offset})
+        assert response.status_code == 504
+        assert clerk_error(response)["code"] == "internal_clerk_error"
+    assert fault.hits == 3  # only the deep requests count
+    # Other lists, per-organization reads included, stay fine at any offset.
+    org_id = get_json(client, path)["data"][0]["organization"]["id"]
+    for other in ("/organizations", f"/organizations/{org_id}/memberships", "/users"):
+        assert client.get(other, params={"offset": 250}).status_code == 200
+    # A malformed offset is still the handler's 422, not a time-out.
+    assert client.get(path, params={"offset": "deep"}).status_code == 422
+
+
+def test_deep_offsets_for_n_requests_and_on_another_path(
+    fake: tuple[FakeClerk, httpx.Client],
+) -> None:
+    server, client = fake
+    server.faults.deep_offsets(50, times=2, path="/users")
+    assert [client.get("/users", params={"offset": 60}).status_code for _ in range(3)] == [
+        504,
+        504,
+        200,
+    ]
+    assert client.get("/organization_memberships", params={"offset": 60}).status_code == 200
+
+
+def test_deep_offsets_can_hang_past_a_client_timeout(fake: tuple[FakeClerk, httpx.Client]) -> None:
+    server, client = fake
+    server.faults.deep_offsets(10, seconds=2.0, times=1)
+    with client_for(server, timeout=0.2) as impatient, pytest.raises(httpx.ReadTimeout):
+        impatient.get("/organization_memberships", params={"offset": 10})
+    server.faults.deep_offsets(10, seconds=0.3, times=1)
+    started = time.perf_counter()
+    response = client.get("/organization_memberships", params={"offset": 10})
+    assert response.status_code == 504  # a patient client sees the gateway's answer
+    assert time.perf_counter() - started >= 0.3
+    assert client.get("/organization_memberships", params={"offset": 10}).status_code == 200
+
+
+# -- a plan without a feature ------------------------------------------------------------------
+
+
+def test_role_sets_answer_402_when_the_plan_lacks_them(
+    fake: tuple[FakeClerk, httpx.Client],
+) -> None:
+    server, client = fake
+    fault = server.faults.plan_lacks_feature(402)
+    response = client.get("/role_sets")
+    assert response.status_code == 402
+    error = clerk_error(response)
+    assert error["code"] == "unsupported_subscription_plan_features_code"
+    if spec_path() is not None:
+        check_schema(response.json(), "ClerkErrors")
+    assert client.get("/organization_roles").status_code == 200
+    assert client.get("/organizations").status_code == 200
+    with client_for(server, key="sk_test_wrong") as wrong:
+        assert wrong.get("/role_sets").status_code == 401  # the key is checked first
+    assert fault.hits == 1
+
+
+def test_role_sets_answer_403_when_the_plan_lacks_them(
+    fake: tuple[FakeClerk, httpx.Client],
+) -> None:
+    server, client = fake
+    server.faults.plan_lacks_feature(403, times=1)
+    response = client.get("/role_sets")
+    assert response.status_code == 403
+    assert clerk_error(response)["code"] == "authorization_invalid"
+    assert client.get("/role_sets").status_code == 200
+
+
+def test_plan_lacks_feature_on_another_endpoint(fake: tuple[FakeClerk, httpx.Client]) -> None:
+    server, client = fake
+    server.faults.plan_lacks_feature(402, path="/instance/organization_settings")
+    assert client.get("/instance/organization_settings").status_code == 402
+    assert client.get("/role_sets").status_code == 200
 
 
 # -- lifecycle -------------------------------------------------------------------------------
