@@ -23,6 +23,7 @@ from connector.clerk import (
     Role,
     RoleSet,
 )
+from connector.clerk.paging import EvidenceObserver
 
 log = structlog.get_logger(__name__)
 
@@ -77,11 +78,16 @@ class RoleCatalog:
         return self._permissions.get(permission_id)
 
 
-def load_catalog(client: ClerkClient, *, with_permissions: bool = True) -> RoleCatalog:
-    roles = _unique(client.list_roles())
-    permissions = _unique(client.list_permissions()) if with_permissions else ()
+def load_catalog(
+    client: ClerkClient,
+    *,
+    with_permissions: bool = True,
+    on_evidence: EvidenceObserver | None = None,
+) -> RoleCatalog:
+    roles = _unique(client.list_roles(on_evidence))
+    permissions = _unique(client.list_permissions(on_evidence)) if with_permissions else ()
     try:
-        role_sets = _unique(client.list_role_sets())
+        role_sets = _unique(client.list_role_sets(on_evidence))
         # The set of type "initial" is the instance's initial set; only when no set says so
         # does it cost a request to the organization settings.
         initial_key = next(

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -177,8 +178,25 @@ def _sync(args: argparse.Namespace) -> int:
     print(_counts_table(result.counts()))
     unresolved = result.unresolved_role_keys()
     print(f"unresolved role keys: {sum(unresolved.values())}" + _detail(unresolved))
+    print(_completeness(result.listings(), result.events()))
     print(f"written to {args.output}")
     return EXIT_OK
+
+
+def _completeness(listings: list[dict[str, Any]], events: dict[str, int]) -> str:
+    """One line per Clerk listing: distinct rows read against Clerk's own total."""
+    lines = ["completeness (distinct rows read / Clerk's total):"]
+    for item in listings:
+        repaired = int(item.get("repaired", 0))
+        note = f", {repaired} found by a repair pass" if repaired else ""
+        lines.append(
+            f"  {item.get('route')}: {int(item.get('read', 0))} / {int(item.get('expected', 0))}"
+            f" (churn {int(item.get('churn', 0))}{note})"
+        )
+    if len(lines) == 1:
+        lines.append("  (no report: the server sent none)")
+    lines.append("events: " + (_detail(events).strip(" ()") or "none"))
+    return "\n".join(lines)
 
 
 def _detail(counter: dict[str, int]) -> str:

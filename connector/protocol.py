@@ -49,6 +49,9 @@ __all__ = [
 # The platform reads a sync's protocol level from this; >= 0.4.3 means List calls carry
 # active_sync_id. We implement the contract of baton-sdk v0.25.0.
 SDK_VERSION = "0.25.0"
+# The key of the Struct annotation on a Cleanup answer that reports what the sync rests on
+# (completeness evidence per listing, counted events); the platform ignores it.
+SYNC_REPORT_KEY = "clerk_connector_sync_report"
 
 M = TypeVar("M", bound=Message)
 StructValue = (

@@ -18,11 +18,13 @@ from typing import Any, TypeVar
 
 import grpc
 import structlog
+from google.protobuf import struct_pb2
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from grpc_status import rpc_status
 
 from connector.protocol import (
+    SYNC_REPORT_KEY,
     connector,
     connector_grpc,
     entitlement,
@@ -60,6 +62,38 @@ class SyncResult:
     grants: list[grant.Grant] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
+    # The connector's own report from Cleanup: completeness evidence per listing, and events.
+    report: dict[str, Any] = field(default_factory=dict)
+
+    def listings(self) -> list[dict[str, Any]]:
+        """Completeness evidence of every Clerk listing the sync rests on."""
+        listings: list[dict[str, Any]] = self.report.get("listings", [])
+        return listings
+
+    def events(self) -> dict[str, int]:
+        """What the connector dropped or flagged, by event (e.g. grants to unlisted users)."""
+        return {name: int(count) for name, count in self.report.get("events", {}).items()}
+
+    def invariant_violations(self) -> list[str]:
+        """The platform's strict ingest checks: no duplicate ids, every entitlement on a listed
+        resource, every grant on a listed entitlement and to a listed principal."""
+        problems: list[str] = []
+        resources = _unique_ids(
+            [f"{r.id.resource_type}:{r.id.resource}" for r in self.resources], "resource", problems
+        )
+        entitlements = _unique_ids([e.id for e in self.entitlements], "entitlement", problems)
+        _unique_ids([g.id for g in self.grants], "grant", problems)
+        for ent in self.entitlements:
+            owner = f"{ent.resource.id.resource_type}:{ent.resource.id.resource}"
+            if owner not in resources:
+                problems.append(f"entitlement {ent.id} belongs to unlisted resource {owner}")
+        for item in self.grants:
+            if item.entitlement.id not in entitlements:
+                problems.append(f"grant {item.id} names unlisted entitlement {item.entitlement.id}")
+            who = f"{item.principal.id.resource_type}:{item.principal.id.resource}"
+            if who not in resources:
+                problems.append(f"grant {item.id} names unlisted principal {who} (dangling)")
+        return problems
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Objects received per resource type: resources, entitlements and grants."""
@@ -103,12 +137,23 @@ class SyncResult:
             "sdk_version": self.sdk_version,
             "counts": self.counts(),
             "unresolved_role_keys": dict(self.unresolved_role_keys()),
+            "completeness": self.listings(),
+            "events": self.events(),
             "skipped": self.skipped,
             "resource_types": dump(self.resource_types),
             "resources": dump(self.resources),
             "entitlements": dump(self.entitlements),
             "grants": dump(self.grants),
         }
+
+
+def _unique_ids(ids: list[str], kind: str, problems: list[str]) -> set[str]:
+    seen: set[str] = set()
+    for item_id in ids:
+        if item_id in seen:
+            problems.append(f"{kind} {item_id} listed twice")
+        seen.add(item_id)
+    return seen
 
 
 def _zero_counts() -> dict[str, int]:
@@ -214,11 +259,14 @@ def run_sync(
                     received.extend(listing(label, method, request, resource=res))
     finally:
         try:
-            caller.call(
+            cleaned = caller.call(
                 "Cleanup",
                 stubs.connector.Cleanup,
                 connector.ConnectorServiceCleanupRequest(active_sync_id=sid),
             )
+            for note in unpack_all(cleaned.annotations, struct_pb2.Struct):
+                if SYNC_REPORT_KEY in note.fields:
+                    result.report = MessageToDict(note.fields[SYNC_REPORT_KEY].struct_value)
         except SyncFailed as exc:  # the platform only logs Cleanup errors
             log.warning("cleanup_failed", error=str(exc))
     return result

@@ -33,10 +33,10 @@ from connector.clerk.paging import (
     HasId,
     Listing,
     OffsetPageFetcher,
-    cursor_walk,
     ignore_evidence,
     iter_offset_pages,
     offset_walk,
+    users_walk,
 )
 from connector.clerk.ratelimit import InstanceKind, RequestBudget, instance_kind
 from connector.clerk.transport import ClerkHttp, ClientStats, ParamValue
@@ -252,18 +252,16 @@ class ClerkClient:
 
     # -- full listings -------------------------------------------------------------------------
 
-    def users_listing(
-        self, page_size: int = MAX_PAGE_SIZE, on_evidence: EvidenceObserver | None = None
-    ) -> Listing[User]:
-        """Every user, by cursor, checked against `GET /users/count` (driven by the caller)."""
-        walk = cursor_walk(self.users_page, self.count_users, page_size, route="/users")
+    def users_listing(self, on_evidence: EvidenceObserver | None = None) -> Listing[User]:
+        """Every user, oldest first, checked against `GET /users/count` (driven by the caller)."""
+        walk = users_walk(self.users_page, self.count_users, self._page_size, route="/users")
         return Listing("/users", walk, on_evidence=self._observers(on_evidence))
 
     def organizations_listing(
-        self, page_size: int = MAX_PAGE_SIZE, on_evidence: EvidenceObserver | None = None
+        self, on_evidence: EvidenceObserver | None = None
     ) -> Listing[Organization]:
         """Every organization (with `members_count`), checked against `total_count`."""
-        walk = offset_walk(self.organizations_page, max(page_size, 2), route="/organizations")
+        walk = offset_walk(self.organizations_page, self._page_size, route="/organizations")
         return Listing("/organizations", walk, on_evidence=self._observers(on_evidence))
 
     def instance_memberships_listing(
@@ -307,7 +305,7 @@ class ClerkClient:
         listing = self.organization_memberships_listing(organization_id)
         return [membership for batch in listing for membership in batch]
 
-    def list_roles(self) -> list[Role]:
+    def list_roles(self, on_evidence: EvidenceObserver | None = None) -> list[Role]:
         checked = self._take_checked_roles()
 
         def fetch(*, limit: int, offset: int) -> OffsetPage[Role]:
@@ -315,13 +313,14 @@ class ClerkClient:
                 return checked
             return self._roles_page(limit=limit, offset=offset)
 
-        return list(self._offset_list(fetch, "/organization_roles"))
+        return list(self._offset_list(fetch, "/organization_roles", on_evidence))
 
-    def list_permissions(self) -> list[Permission]:
-        return list(self._offset_list(self._permissions_page, "/organization_permissions"))
+    def list_permissions(self, on_evidence: EvidenceObserver | None = None) -> list[Permission]:
+        route = "/organization_permissions"
+        return list(self._offset_list(self._permissions_page, route, on_evidence))
 
-    def list_role_sets(self) -> list[RoleSet]:
-        return list(self._offset_list(self._role_sets_page, "/role_sets"))
+    def list_role_sets(self, on_evidence: EvidenceObserver | None = None) -> list[RoleSet]:
+        return list(self._offset_list(self._role_sets_page, "/role_sets", on_evidence))
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -337,13 +336,18 @@ class ClerkClient:
         route = "/role_sets"
         return self._get(_ROLE_SETS, route, route, self._offset_params(limit, offset))
 
-    def _offset_list(self, fetch: OffsetPageFetcher[ItemT], route: str) -> Iterator[ItemT]:
+    def _offset_list(
+        self,
+        fetch: OffsetPageFetcher[ItemT],
+        route: str,
+        on_evidence: EvidenceObserver | None = None,
+    ) -> Iterator[ItemT]:
         pages = iter_offset_pages(
             fetch,
             self._page_size,
             window=DEFAULT_CONCURRENCY,
             route=route,
-            on_evidence=self._observers(None),
+            on_evidence=self._observers(on_evidence),
         )
         for page in pages:
             yield from page

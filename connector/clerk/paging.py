@@ -251,6 +251,8 @@ class _Lookahead(Generic[ItemT]):
         """Ask for the pages at `offset` and after, as far as the window and the total allow."""
         if self._pool is None:
             return
+        if self._pending and offset not in self._pending:
+            self.discard()  # planned for a step the walk did not take (ties moved the overlap)
         step = self._page_size - 1
         # The walk reads offset o only if the page before it (at o - step) ended before the
         # total, that is while o < total_count - 1.
@@ -306,6 +308,41 @@ def offset_walk(
     return walk
 
 
+def _created_at(row: object) -> int | None:
+    value = getattr(row, "created_at", None)
+    return value if isinstance(value, int) else None
+
+
+def _trailing_ties(rows: Sequence[ItemT]) -> int:
+    """How many rows at the end of `rows` share the last row's `created_at` (at least 1)."""
+    last = _created_at(rows[-1])
+    if last is None:
+        return 1
+    count = 1
+    while count < len(rows) and _created_at(rows[-count - 1]) == last:
+        count += 1
+    return count
+
+
+def _joins(
+    rows: Sequence[ItemT], ids: set[str], read: set[str], tail: list[str], tail_at: int | None
+) -> bool:
+    """Whether a page continues the pass without a gap after the rows read so far.
+
+    It must start with a row already read. When the last page ended inside a group of rows
+    sharing one `created_at` (`tail`), a first row of that group proves nothing (the group
+    is reordered on every request), so the page must start older than the group or hold all
+    of it that was read.
+    """
+    if not rows or rows[0].id not in read:
+        return False
+    if len(tail) <= 1:
+        return True
+    first_at = _created_at(rows[0])
+    older = first_at is not None and tail_at is not None and first_at < tail_at
+    return older or all(row_id in ids for row_id in tail)
+
+
 def _offset_pass(
     pages: _Lookahead[ItemT],
     page_size: int,
@@ -314,9 +351,14 @@ def _offset_pass(
     route: str,
     totals: Totals,
 ) -> Iterator[Sequence[ItemT]]:
-    # Invariant: `read` holds every current row up to the last one read in this pass, so a page
-    # that starts with a row in it continues the pass without a gap.
+    # `read`: every row this pass read. `tail`: the rows at the end of the last page that share
+    # its last `created_at`. The next page starts where those rows start, so it covers their
+    # positions again: ties come back in any order on every request, but they keep their place
+    # among the other rows. A next page that lacks one of them means rows before it were
+    # deleted (every later row moved left): step back until the pages join again.
     read: set[str] = set()
+    tail: list[str] = []
+    tail_at: int | None = None
     offset = 0
     rewinds = 0  # step-backs since a page last brought a new row
     idle = 0  # joined pages in a row that brought no new row
@@ -324,10 +366,11 @@ def _offset_pass(
         page = pages.get(offset)
         totals.observe(page.total_count)
         rows = page.data
-        if offset > 0 and (not rows or rows[0].id not in read):
+        ids = {row.id for row in rows}
+        if offset > 0 and not _joins(rows, ids, read, tail, tail_at):
             # Rows before `offset` were deleted since the previous page (or moved), so rows may
             # have gone from this page into the last one unread. Step back, further each time,
-            # until a page starts with a row already read; rows are read again on the way.
+            # until a page holds the last rows read again; rows are read again on the way.
             rewinds += 1
             if rewinds > max_rewinds:
                 raise ClerkPagingError(
@@ -337,7 +380,7 @@ def _offset_pass(
             pages.discard()  # read at offsets that assumed no row had moved
             continue
         before = len(read)
-        read.update(row.id for row in rows)
+        read.update(ids)
         if len(read) > before:
             rewinds = idle = 0
         else:
@@ -360,7 +403,12 @@ def _offset_pass(
         yield rows
         if len(rows) < page_size or offset + len(rows) >= page.total_count:
             return
-        offset += max(1, len(rows) - 1)  # overlap one row with the next page
+        ties = _trailing_ties(rows)
+        if ties >= len(rows):
+            ties = 1  # a page of one instant: overlap one row; the evidence checks the rest
+        tail = [row.id for row in rows[-ties:]]
+        tail_at = _created_at(rows[-1])
+        offset += len(rows) - ties
         pages.ahead(offset, page.total_count)
     raise ClerkPagingError(route, detail=f"stopped after {max_pages} pages")
 
@@ -391,87 +439,86 @@ def iter_offset_pages(
         listing.close()
 
 
-# -- the users cursor -------------------------------------------------------------------------
+# -- users by created_at ----------------------------------------------------------------------
 
 
-class CursorPageFetcher(Protocol[UserT]):
-    """`limit` users oldest first: after the user `starting_after`, or (without a cursor)
-    those created after `created_at_after` milliseconds, or from the start."""
+class UserPageFetcher(Protocol[UserT]):
+    """`limit` users oldest first: created after `created_at_after` (Unix ms), or after the
+    user `starting_after`, or from the start."""
 
     def __call__(
         self, *, limit: int, starting_after: str | None, created_at_after: int | None
     ) -> list[UserT]: ...
 
 
-def cursor_walk(
-    fetch_page: CursorPageFetcher[UserT],
+def users_walk(
+    fetch_page: UserPageFetcher[UserT],
     count: Callable[[], int],
     page_size: int = MAX_PAGE_SIZE,
     *,
     route: str,
     max_pages: int = DEFAULT_MAX_PAGES,
 ) -> Walk[UserT]:
-    """One pass of the users list by `starting_after`, with the count before and after.
+    """One pass of the users list, oldest first, keyed on `created_at`, with the count before
+    and after (the list has no total of its own).
 
-    The list has no total of its own, so the pass reads `count()` when it starts and once it
-    has read a short page. A cursor that Clerk no longer recognises (422, or `[]` while the
-    count says rows are missing) is replaced by a read from the cursor's `created_at` on;
-    the rows of that read that were served already are skipped by the listing.
+    Each page after the first asks for the users created at or after the last one read
+    (`created_at_after` = its `created_at` - 1): the users sharing that instant are read again,
+    in whatever order Clerk returns them this time, so a tie is never split by a cursor, and a
+    user deleted meanwhile cannot strand the walk (the `starting_after` cursor names a user,
+    and what Clerk does when that user is gone is documented nowhere). Only a page that is
+    all one instant continues by `starting_after` within it.
     """
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
 
-    def counted(totals: Totals) -> int:
+    def counted(totals: Totals) -> None:
         totals.requests += 1
-        total = count()
-        totals.observe(total)
-        return total
-
-    def fetch(totals: Totals, cursor: UserT | None, anchored: bool) -> list[UserT]:
-        totals.requests += 1
-        if cursor is not None and anchored:
-            # Ties at the cursor's instant are read again; the listing skips those served.
-            return fetch_page(
-                limit=page_size, starting_after=None, created_at_after=cursor.created_at - 1
-            )
-        starting_after = cursor.id if cursor is not None else None
-        return fetch_page(limit=page_size, starting_after=starting_after, created_at_after=None)
+        totals.observe(count())
 
     def walk(totals: Totals) -> Iterator[Sequence[UserT]]:
         counted(totals)
         read: set[str] = set()
-        cursor: UserT | None = None
-        anchored = False  # the next request resumes from the cursor's created_at
+        last: UserT | None = None
+        by_cursor = False  # inside an instant that fills whole pages
         for _ in range(max_pages):
-            try:
-                rows = fetch(totals, cursor, anchored)
-            except ClerkRequestError as exc:
-                if exc.status != 422 or cursor is None or anchored:
-                    raise
-                log.warning("users_cursor_refused", cursor=cursor.id, effect="resume by created_at")
-                anchored = True
-                continue
+            totals.requests += 1
+            if last is None:
+                rows = fetch_page(limit=page_size, starting_after=None, created_at_after=None)
+            elif by_cursor:
+                try:
+                    rows = fetch_page(
+                        limit=page_size, starting_after=last.id, created_at_after=None
+                    )
+                except ClerkRequestError as exc:
+                    if exc.status != 422:
+                        raise
+                    # The cursor user is gone: go on after the instant (the evidence at the
+                    # end of the pass tells whether that missed anyone).
+                    log.warning("users_cursor_refused", cursor=last.id)
+                    rows = fetch_page(
+                        limit=page_size, starting_after=None, created_at_after=last.created_at
+                    )
+            else:
+                rows = fetch_page(
+                    limit=page_size, starting_after=None, created_at_after=last.created_at - 1
+                )
             before = len(read)
             read.update(row.id for row in rows)
-            if len(rows) >= page_size and len(read) == before and not anchored:
-                # A full page past the cursor of rows already read: the server ignored it.
-                raise ClerkPagingError(
-                    route, detail="a full page after the cursor held only users already served"
-                )
+            progressed = len(read) > before
             yield rows
-            if not rows and cursor is not None and not anchored:
-                # `[]` after a full page: the end, or a cursor Clerk no longer knows. The
-                # count tells which, without a request more in the usual case.
-                total = counted(totals)
-                if len(read) >= total:
-                    return
-                log.warning("users_cursor_empty", cursor=cursor.id, read=len(read), count=total)
-                anchored = True
-                continue
             if len(rows) < page_size:
                 counted(totals)
                 return
-            cursor, anchored = rows[-1], False
+            if not progressed:
+                if by_cursor or last is None:
+                    raise ClerkPagingError(
+                        route, detail="a full page held only users already served"
+                    )
+                by_cursor = True  # an instant holding a page or more: walk it by cursor
+            else:
+                by_cursor = _trailing_ties(rows) >= len(rows)
+            last = rows[-1]
         raise ClerkPagingError(route, detail=f"stopped after {max_pages} pages")
 
     return walk

@@ -71,7 +71,11 @@ class SyncContext:
         return True
 
     def load_catalog(self) -> RoleCatalog:
-        return load_catalog(self.client, with_permissions=self.serves(ids.ORGANIZATION_PERMISSION))
+        return load_catalog(
+            self.client,
+            with_permissions=self.serves(ids.ORGANIZATION_PERMISSION),
+            on_evidence=self.record_evidence,
+        )
 
     def serves(self, type_id: str) -> bool:
         return type_id in self.served

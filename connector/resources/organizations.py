@@ -150,7 +150,7 @@ class OrganizationBuilder(ResourceBuilder):
             size=size,
             scope=ctx.scope,
             cache=ctx.cache,
-            start=lambda: ctx.client.organizations_listing(size, ctx.record_evidence),
+            start=lambda: ctx.client.organizations_listing(ctx.record_evidence),
         )
         return Page([organization_resource(org) for org in organizations], next_token)
 

@@ -6,7 +6,8 @@ in the sync's scope (keyed by `active_sync_id`), or, for a call without a sync i
 of its own that lives until the listing ends or idles out. The token names the listing and the
 number of the page it asks for:
 
-- the next page: one batch of rows from the listing (one Clerk request while nothing moves);
+- the next page: `size` rows from the listing (fewer only at its end), read from Clerk pages
+  of the client's own size, so the number of Clerk requests does not depend on `size`;
 - the page just answered again (a platform retry after a lost answer): the same answer;
 - anything else (a page skipped, a listing of another list): INVALID_ARGUMENT;
 - a listing the connector no longer holds (restarted, expired): `ListingExpired` (ABORTED),
@@ -108,12 +109,14 @@ def stream_page(
 
 
 def _serve(state: StreamState[T], kind: str, page: int, size: int) -> tuple[list[T], str]:
-    # One Clerk request per page while nothing moves: read only when nothing is pending.
-    while not state.pending:
+    # Full pages: read on while fewer rows than asked for are pending (Clerk pages are the
+    # client's size, whatever the platform asks, so the request count does not depend on it).
+    while len(state.pending) < size and not state.listing.done:
         fresh = state.listing.next_rows()
-        if fresh is None:
-            return [], ""
-        state.pending = fresh
+        if fresh is not None:
+            state.pending.extend(fresh)
+    if not state.pending:
+        return [], ""
     rows, state.pending = state.pending[:size], state.pending[size:]
     if page + 1 >= MAX_PAGES:
         raise page_tokens.InvalidPageToken(f"the {kind} listing passed {MAX_PAGES} pages")

@@ -37,7 +37,7 @@ class UserBuilder(ResourceBuilder):
                 if evidence.complete:
                     listed.complete = True  # every user is now among those served
 
-            return ctx.client.users_listing(size, on_evidence=ended)
+            return ctx.client.users_listing(on_evidence=ended)
 
         users, next_token = stream_page(
             kind=_KIND, token=token, size=size, scope=ctx.scope, cache=ctx.cache, start=start

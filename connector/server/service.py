@@ -16,23 +16,27 @@ from typing import TypeVar
 
 import grpc
 import structlog
+from google.protobuf import struct_pb2
 
 from connector import ids, page_tokens
 from connector.clerk import ClerkClient
 from connector.protocol import (
     SDK_VERSION,
+    SYNC_REPORT_KEY,
     connector,
     connector_grpc,
     entitlement,
     entitlement_grpc,
     grant,
     grant_grpc,
+    pack,
     resource,
     resource_grpc,
+    struct,
 )
 from connector.resources.base import ResourceBuilder, ResourceNotFound, SyncContext
 from connector.server.errors import BadRequest, UnknownResourceType, failure_for
-from connector.sync_cache import SyncCache
+from connector.sync_cache import SyncCache, SyncReport
 
 log = structlog.get_logger(__name__)
 R = TypeVar("R")
@@ -188,6 +192,11 @@ def _call(app: Connector, method: str, context: grpc.ServicerContext, work: Call
             log.exception("rpc_observer_failed", method=method)  # never fails the RPC
 
 
+def sync_report(report: SyncReport) -> struct_pb2.Struct:
+    """A sync's completeness evidence and counted events, as a Struct annotation."""
+    return struct({SYNC_REPORT_KEY: {"listings": report.listings(), "events": report.events()}})
+
+
 def _required_resource(message: resource.Resource, field: str) -> resource.Resource:
     if not message.id.resource_type or not message.id.resource:
         raise BadRequest(f"{field}.id (resource_type and resource) is required")
@@ -232,9 +241,16 @@ class ConnectorServicer(connector_grpc.ConnectorServiceServicer):
         self, request: connector.ConnectorServiceCleanupRequest, context: grpc.ServicerContext
     ) -> connector.ConnectorServiceCleanupResponse:
         def work() -> connector.ConnectorServiceCleanupResponse:
+            scope = self.app.cache.find(request.active_sync_id) if request.active_sync_id else None
             released = self.app.cache.release(request.active_sync_id)
             log.info("sync_cleanup", active_sync_id=request.active_sync_id, released=released)
-            return connector.ConnectorServiceCleanupResponse()
+            if scope is None:
+                return connector.ConnectorServiceCleanupResponse()
+            # What this sync's answers rest on: the platform ignores an annotation it does not
+            # know; the `sync` command prints it.
+            return connector.ConnectorServiceCleanupResponse(
+                annotations=[pack(sync_report(scope.report))]
+            )
 
         return _call(self.app, "Cleanup", context, work)
 

@@ -138,6 +138,13 @@ def test_sync_under_churn_emits_every_survivor_exactly_once(options: dict[str, f
 
     repeated = check_exactly_once("grants", [g.id for g in result.grants], must.grants, may.grants)
     assert not repeated, f"grants emitted more than once: {_some(repeated)}"
+    # The platform's strict invariants: every grant's principal was listed in this sync (no
+    # dangling principal), every grant's entitlement and every entitlement's resource too.
+    assert not result.invariant_violations()
+    listed_users = {r.id.resource for r in result.resources if r.id.resource_type == "user"}
+    assert {
+        g.principal.id.resource for g in result.grants if g.principal.id.resource_type == "user"
+    } <= listed_users
 
 
 def list_organizations(conn: Connected, token: str) -> tuple[list[str], str]:
@@ -163,7 +170,10 @@ def list_organizations(conn: Connected, token: str) -> tuple[list[str], str]:
 def test_organizations_deleted_behind_the_page_boundary_skip_nothing(deleted: list[int]) -> None:
     data = generate(users=4, organizations=3 * PAGE + 2, memberships=0, seed=5)
     ordered = [org.id for org in data.view("organizations").rows]  # ascending created_at
-    with FakeClerk(data, secret_key=TEST_KEY) as fake, connector_for(fake) as conn:
+    with (
+        FakeClerk(data, secret_key=TEST_KEY) as fake,
+        connector_for(fake, clerk_page_size=PAGE) as conn,
+    ):
         first, token = list_organizations(conn, "")
         assert first == ordered[:PAGE]
         for index in deleted:

@@ -9,7 +9,7 @@ import grpc
 import pytest
 from grpc_status import rpc_status
 
-from connector.fake_clerk import FakeClerk, MalformedBody, RateLimit, awkward
+from connector.fake_clerk import FakeClerk, MalformedBody, RateLimit, awkward, generate
 from connector.fake_clerk import samples as s
 from connector.page_tokens import encode
 from connector.protocol import (
@@ -95,9 +95,10 @@ def test_key_revoked_mid_sync_fails_the_sync(conn: Connected) -> None:
 
 
 def test_persistent_429_is_unavailable_with_rate_limit_details(conn: Connected) -> None:
-    # The first page of users costs two requests: the count (completeness evidence) and a page.
-    conn.fake.rate_limit = RateLimit(requests=2, per_seconds=3600.0)
-    list_users(conn)  # spends both
+    # The awkward instance's users fit one Clerk page, so the first ListResources reads them
+    # all: the count before, the page, the count after (completeness evidence).
+    conn.fake.rate_limit = RateLimit(requests=3, per_seconds=3600.0)
+    list_users(conn)  # spends all three
     err = rpc_error(list_users, conn)
     assert err.code() is grpc.StatusCode.UNAVAILABLE
     status = rpc_status.from_call(err)  # type: ignore[arg-type]
@@ -173,11 +174,40 @@ def test_failure_on_one_organization_without_a_sync_id_is_unavailable(conn: Conn
 
 
 @pytest.mark.parametrize("fault", ["ignore_paging", "stale_pages"])
-def test_hostile_user_paging_fails_instead_of_looping(conn: Connected, fault: str) -> None:
-    getattr(conn.fake.faults, fault)(path="/users")
-    first = list_users(conn, size=2)
-    assert first.next_page_token
-    err = rpc_error(list_users, conn, first.next_page_token, 2)
+def test_users_paging_needs_neither_offset_nor_cursor(fault: str) -> None:
+    # A server that ignores offset and starting_after: users page by created_at_after alone
+    # (every user here has an instant of its own; a page-filling tie would need the cursor).
+    data = generate(users=23, organizations=1, memberships=0, seed=3, tie_rate=0.0)
+    with (
+        FakeClerk(data, secret_key=TEST_KEY) as fake,
+        connector_for(fake, clerk_page_size=2) as conn,
+    ):
+        getattr(fake.faults, fault)(path="/users")
+        token, served = "", []
+        while True:
+            page = list_users(conn, token, 2)
+            served += [user.id.resource for user in page.list]
+            token = page.next_page_token
+            if not token:
+                break
+    assert sorted(served) == sorted(data.users)
+
+
+def page_through_users(conn: Connected, size: int) -> None:
+    """Every page of a users listing; fails if it ends (for a server that must not let it)."""
+    token = ""
+    for _ in range(len(conn.fake.dataset.users) + 2):
+        token = list_users(conn, token, size).next_page_token
+        assert token, "the listing ended although the server ignored the cursor"
+
+
+def test_hostile_user_paging_fails_instead_of_looping(fake: FakeClerk) -> None:
+    # Users of the awkward instance share instants, so Clerk pages of 2 need the cursor to go
+    # on inside one; a server that ignores the cursor as well fails the listing, never loops.
+    fake.faults.ignore_paging(path="/users")
+    with connector_for(fake, clerk_page_size=2) as conn, pytest.raises(grpc.RpcError) as caught:
+        page_through_users(conn, 2)
+    err = caught.value
     assert err.code() is grpc.StatusCode.INTERNAL
     assert "already served" in (err.details() or "")
 

@@ -237,7 +237,7 @@ def test_truncated_json_mid_sync_fails_the_sync_as_internal(fake: FakeClerk) -> 
             lambda: fake.faults.malformed_body(MalformedBody.TRUNCATED, times=1, path="/users"),
         )
     ]
-    with connector_for(fake) as conn, pytest.raises(SyncFailed) as caught:
+    with connector_for(fake, clerk_page_size=2) as conn, pytest.raises(SyncFailed) as caught:
         run_sync(conn.channel, page_size=2, sleep=Pauses())
     message = str(caught.value)
     assert status_code(caught.value) == "INTERNAL"
@@ -304,7 +304,7 @@ def test_key_rotated_mid_sync_fails_clearly_without_the_key(fake: FakeClerk) -> 
         fake.secret_key = "sk_test_rotated_by_the_operator_0002"
 
     fake.hooks = [on_request("GET /users", 2, rotate)]  # after the sync has begun for real
-    with connector_for(fake) as conn, pytest.raises(SyncFailed) as caught:
+    with connector_for(fake, clerk_page_size=2) as conn, pytest.raises(SyncFailed) as caught:
         run_sync(conn.channel, page_size=2, sleep=Pauses())
     assert status_code(caught.value) in {"UNAUTHENTICATED", "PERMISSION_DENIED"}
     assert "secret key was rejected" in str(caught.value)

@@ -194,9 +194,10 @@ def test_metrics_count_retries_and_errors() -> None:
 
     assert users.list
     requests = "clerk_connector_clerk_requests_total"
-    # A users listing starts with its count (completeness evidence), so the faults hit it.
+    # A users listing starts and ends with the count (completeness evidence); the faults hit
+    # the first one.
     assert value(requests, route="/users/count", status="503") == 2
-    assert value(requests, route="/users/count", status="200") == 1
+    assert value(requests, route="/users/count", status="200") == 2
     assert value(requests, route="/users", status="200") == 1
     assert value(requests, route="/users/count", status="401") == 1
     assert value("clerk_connector_clerk_retries_total", route="/users/count") == 2
