@@ -178,6 +178,8 @@ def _sync(args: argparse.Namespace) -> int:
     print(_counts_table(result.counts()))
     unresolved = result.unresolved_role_keys()
     print(f"unresolved role keys: {sum(unresolved.values())}" + _detail(unresolved))
+    for key, permissions in result.unresolved_permissions().items():
+        print(f"  {key} still carries permissions: {', '.join(permissions)}")
     print(_completeness(result.listings(), result.events()))
     print(f"written to {args.output}")
     return EXIT_OK

@@ -128,6 +128,19 @@ class SyncResult:
         """How many memberships hold each role key that matched no role."""
         return Counter(self.unresolved_memberships().values())
 
+    def unresolved_permissions(self) -> dict[str, list[str]]:
+        """Unresolved role key -> the permissions its memberships carry (real rights that no
+        role entitlement explains), from the member grants' GrantMetadata."""
+        found: dict[str, set[str]] = {}
+        for item in self.grants:
+            for meta in unpack_all(item.annotations, grant_annotations.GrantMetadata):
+                fields = meta.metadata.fields
+                if "role_id" in fields or "permissions" not in fields:
+                    continue
+                keys = [value.string_value for value in fields["permissions"].list_value.values]
+                found.setdefault(fields["role_key"].string_value, set()).update(keys)
+        return {key: sorted(values) for key, values in sorted(found.items())}
+
     def to_json(self) -> dict[str, Any]:
         def dump(messages: list[Any]) -> list[dict[str, Any]]:
             return [MessageToDict(message) for message in messages]
@@ -137,6 +150,7 @@ class SyncResult:
             "sdk_version": self.sdk_version,
             "counts": self.counts(),
             "unresolved_role_keys": dict(self.unresolved_role_keys()),
+            "unresolved_role_key_permissions": self.unresolved_permissions(),
             "completeness": self.listings(),
             "events": self.events(),
             "skipped": self.skipped,

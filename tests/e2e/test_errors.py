@@ -330,3 +330,26 @@ def test_metadata_lists_served_types_sorted_with_sync(conn: Connected) -> None:
 def test_validate_reports_sdk_version(conn: Connected) -> None:
     stub = connector_grpc.ConnectorServiceStub(conn.channel)
     assert stub.Validate(connector.ConnectorServiceValidateRequest()).sdk_version == "0.25.0"
+
+
+def test_a_token_of_a_listing_the_connector_no_longer_holds_is_aborted(fake: FakeClerk) -> None:
+    # A connector restarted mid-sync no longer holds the listing (and its served ids) that a
+    # page token continues: resuming could serve a user twice or miss one, so it says so.
+    with connector_for(fake, clerk_page_size=2) as first:
+        token = list_users(first, "", 2).next_page_token
+    assert token
+    with connector_for(fake, clerk_page_size=2) as restarted:
+        err = rpc_error(list_users, restarted, token, 2)
+    assert err.code() is grpc.StatusCode.ABORTED
+    assert "start the sync again" in (err.details() or "")
+
+
+def test_a_page_asked_for_again_gets_the_same_answer(fake: FakeClerk) -> None:
+    # The platform retries a call whose answer was lost: same rows, same next token.
+    with connector_for(fake, clerk_page_size=2) as conn:
+        first = list_users(conn, "", 2)
+        second = list_users(conn, first.next_page_token, 2)
+        again = list_users(conn, first.next_page_token, 2)
+        skipped = rpc_error(list_users, conn, first.next_page_token + "x", 2)
+    assert again == second
+    assert skipped.code() is grpc.StatusCode.INVALID_ARGUMENT
