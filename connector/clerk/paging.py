@@ -30,6 +30,7 @@ How one pass reads the list is a `Walk`:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
@@ -108,8 +109,10 @@ class Evidence:
         }
 
 
-# One pass over a list: yields the rows of each Clerk request; reports totals as it goes.
-Walk = Callable[[Totals], Iterator[Sequence[ItemT]]]
+# One pass over a list: yields the rows of each Clerk request and reports totals as it goes.
+# Its second argument holds the ids this pass has read so far, kept by the listing (the walk
+# only looks): every id it yielded, once the listing has taken the batch.
+Walk = Callable[[Totals, AbstractSet[str]], Iterator[Sequence[ItemT]]]
 EvidenceObserver = Callable[[Evidence], None]
 
 
@@ -141,6 +144,9 @@ class Listing(Generic[ItemT]):
         self._max_passes = max_passes
         self._on_evidence = on_evidence
         self._pass: Iterator[Sequence[ItemT]] | None = None
+        # Ids the current pass read: `served` itself in the first pass (saves a set as large
+        # as the list), a set of its own in a repair pass.
+        self._pass_read: set[str] = self.served
 
     @property
     def done(self) -> bool:
@@ -151,7 +157,8 @@ class Listing(Generic[ItemT]):
         while self.evidence is None:
             if self._pass is None:
                 self.passes += 1
-                self._pass = self._walk(self.totals)
+                self._pass_read = self.served if self.passes == 1 else set()
+                self._pass = self._walk(self.totals, self._pass_read)
             try:
                 rows = next(self._pass)
             except StopIteration:
@@ -159,6 +166,8 @@ class Listing(Generic[ItemT]):
                 self._end_pass()
                 continue
             fresh = self._unseen(rows)
+            if self._pass_read is not self.served:
+                self._pass_read.update(row.id for row in rows)
             if fresh:
                 if self.passes > 1:
                     self.repaired += len(fresh)
@@ -301,9 +310,9 @@ def offset_walk(
     if window < 1:
         raise ValueError("window must be at least 1")
 
-    def walk(totals: Totals) -> Iterator[Sequence[ItemT]]:
+    def walk(totals: Totals, read: AbstractSet[str]) -> Iterator[Sequence[ItemT]]:
         with _Lookahead(fetch_page, page_size, window, totals) as pages:
-            yield from _offset_pass(pages, page_size, max_pages, max_rewinds, route, totals)
+            yield from _offset_pass(pages, page_size, max_pages, max_rewinds, route, totals, read)
 
     return walk
 
@@ -325,7 +334,11 @@ def _trailing_ties(rows: Sequence[ItemT]) -> int:
 
 
 def _joins(
-    rows: Sequence[ItemT], ids: set[str], read: set[str], tail: list[str], tail_at: int | None
+    rows: Sequence[ItemT],
+    ids: set[str],
+    read: AbstractSet[str],
+    tail: list[str],
+    tail_at: int | None,
 ) -> bool:
     """Whether a page continues the pass without a gap after the rows read so far.
 
@@ -350,13 +363,14 @@ def _offset_pass(
     max_rewinds: int,
     route: str,
     totals: Totals,
+    read: AbstractSet[str],
 ) -> Iterator[Sequence[ItemT]]:
-    # `read`: every row this pass read. `tail`: the rows at the end of the last page that share
-    # its last `created_at`. The next page starts where those rows start, so it covers their
+    # `read`: every row this pass read (kept by the listing). `tail`: the rows at the end of
+    # the last page that share its last `created_at`. The next page starts where those rows
+    # start, so it covers their
     # positions again: ties come back in any order on every request, but they keep their place
     # among the other rows. A next page that lacks one of them means rows before it were
     # deleted (every later row moved left): step back until the pages join again.
-    read: set[str] = set()
     tail: list[str] = []
     tail_at: int | None = None
     offset = 0
@@ -379,9 +393,7 @@ def _offset_pass(
             offset = max(0, min(offset - min(page_size - 1, 4**rewinds), page.total_count - 1))
             pages.discard()  # read at offsets that assumed no row had moved
             continue
-        before = len(read)
-        read.update(ids)
-        if len(read) > before:
+        if any(row_id not in read for row_id in ids):
             rewinds = idle = 0
         else:
             # Nothing new on a page that joins: a step back that went far, or rows created in
@@ -476,9 +488,8 @@ def users_walk(
         totals.requests += 1
         totals.observe(count())
 
-    def walk(totals: Totals) -> Iterator[Sequence[UserT]]:
+    def walk(totals: Totals, read: AbstractSet[str]) -> Iterator[Sequence[UserT]]:
         counted(totals)
-        read: set[str] = set()
         last: UserT | None = None
         by_cursor = False  # inside an instant that fills whole pages
         for _ in range(max_pages):
@@ -503,9 +514,7 @@ def users_walk(
                 rows = fetch_page(
                     limit=page_size, starting_after=None, created_at_after=last.created_at - 1
                 )
-            before = len(read)
-            read.update(row.id for row in rows)
-            progressed = len(read) > before
+            progressed = any(row.id not in read for row in rows)
             yield rows
             if len(rows) < page_size:
                 counted(totals)
