@@ -262,7 +262,7 @@ class _Lookahead(Generic[ItemT]):
             return
         if self._pending and offset not in self._pending:
             self.discard()  # planned for a step the walk did not take (ties moved the overlap)
-        step = self._page_size - 1
+        step = self._page_size - _overlap(self._page_size)
         # The walk reads offset o only if the page before it (at o - step) ended before the
         # total, that is while o < total_count - 1.
         for position in range(offset, total_count - 1, step)[: self._window]:
@@ -320,6 +320,12 @@ def offset_walk(
 def _created_at(row: object) -> int | None:
     value = getattr(row, "created_at", None)
     return value if isinstance(value, int) else None
+
+
+def _overlap(page_size: int) -> int:
+    """Rows each page re-reads of the one before, at least: two, so that the common tie (two
+    rows in one millisecond at a page's end) keeps the pages read ahead on their offsets."""
+    return 2 if page_size > 2 else 1
 
 
 def _trailing_ties(rows: Sequence[ItemT]) -> int:
@@ -417,10 +423,10 @@ def _offset_pass(
             return
         ties = _trailing_ties(rows)
         if ties >= len(rows):
-            ties = 1  # a page of one instant: overlap one row; the evidence checks the rest
+            ties = 1  # a page of one instant: the evidence at the end checks the rest
         tail = [row.id for row in rows[-ties:]]
         tail_at = _created_at(rows[-1])
-        offset += len(rows) - ties
+        offset += len(rows) - min(max(ties, _overlap(page_size)), len(rows) - 1)
         pages.ahead(offset, page.total_count)
     raise ClerkPagingError(route, detail=f"stopped after {max_pages} pages")
 
