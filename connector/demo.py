@@ -63,7 +63,10 @@ def render_summary(result: SyncResult) -> str:
         if item.entitlement.slug == ids.MEMBER_SLUG:
             members.setdefault(user, [])
         else:
-            members[user].append(item.entitlement.display_name)
+            # Role entitlements read "{organization} {role}"; under the organization's
+            # heading the role name is enough.
+            org_name = item.entitlement.resource.display_name
+            members[user].append(item.entitlement.display_name.removeprefix(f"{org_name} "))
 
     lines = ["", "Who holds which role in which organization:"]
     for org_id in sorted(roles, key=lambda oid: names.get((ids.ORGANIZATION, oid), oid)):

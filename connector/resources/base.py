@@ -17,7 +17,7 @@ import structlog
 from connector import ids, page_tokens
 from connector.catalog import RoleCatalog, load_catalog
 from connector.clerk import ClerkClient, Evidence
-from connector.protocol import entitlement, grant, resource
+from connector.protocol import MAX_NAME_BYTES, clip, entitlement, grant, resource
 from connector.sync_cache import SyncCache, SyncScope
 
 T = TypeVar("T")
@@ -135,7 +135,11 @@ def keyset_page(
 
 
 def principal(type_id: str, object_id: str, display_name: str = "") -> resource.Resource:
+    """A resource as an entitlement or grant names it: id and display name only (the name cut
+    to the protocol's limit, like the resource's own)."""
     return resource.Resource(
         id=resource.ResourceId(resource_type=type_id, resource=object_id),
-        display_name=display_name,
+        display_name=clip(
+            display_name, MAX_NAME_BYTES, type_id=type_id, object_id=object_id, field="display_name"
+        ),
     )

@@ -1,9 +1,11 @@
 """Organizations: TRAIT_GROUP resources whose entitlements and grants are the memberships.
 
-Entitlements of an organization: `member`, plus one per role (slug = the stable role id) that
-the organization can assign (its role set) or that one of its members actually holds.
-Grants, per membership: `organization:{org}:member:user:{user}` and, when the membership's role
-key resolves to a role, `organization:{org}:{role_id}:user:{user}`. Entitlements and grants of
+Entitlements of an organization: `member`, plus one per role that the organization can assign
+(its role set) or that one of its members actually holds. A role entitlement's id carries the
+stable role id (`organization:{org}:{role_id}`); its slug is the role key (`org:admin`), which
+is what people recognise. Grants, per membership: `organization:{org}:member:user:{user}` and,
+when the membership's role key resolves to a role, `organization:{org}:{role_id}:user:{user}`;
+both carry the membership's GrantMetadata. Entitlements and grants of
 one organization come from the same membership snapshot, so every grant has its entitlement.
 """
 
@@ -14,17 +16,22 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cached_property
 
 import structlog
+from google.protobuf import any_pb2
 
 from connector import ids
 from connector.catalog import RoleCatalog
 from connector.clerk import Organization, Role
 from connector.protocol import (
+    MAX_DESCRIPTION_BYTES,
+    MAX_NAME_BYTES,
     StructValue,
+    clip,
     entitlement,
     grant,
     grant_annotations,
     pack,
     resource,
+    set_timestamp_ms,
     struct,
     traits,
     unpack_all,
@@ -207,12 +214,28 @@ def organization_resource(org: Organization) -> resource.Resource:
     )
     built = resource.Resource(
         id=resource.ResourceId(resource_type=ids.ORGANIZATION, resource=org.id),
-        display_name=org.name,
-        description=f"slug {org.slug}" if org.slug else "",
+        display_name=_clip_name(org.name, org.id, "display_name"),
+        description=_clip_description(f"slug {org.slug}" if org.slug else "", org.id),
         annotations=[pack(traits.GroupTrait(profile=profile))],
     )
-    built.created_at.FromMilliseconds(org.created_at)
+    set_timestamp_ms(
+        built.created_at,
+        org.created_at,
+        type_id=ids.ORGANIZATION,
+        object_id=org.id,
+        field="created_at",
+    )
     return built
+
+
+def _clip_name(text: str, org_id: str, field: str) -> str:
+    return clip(text, MAX_NAME_BYTES, type_id=ids.ORGANIZATION, object_id=org_id, field=field)
+
+
+def _clip_description(text: str, org_id: str, field: str = "description") -> str:
+    return clip(
+        text, MAX_DESCRIPTION_BYTES, type_id=ids.ORGANIZATION, object_id=org_id, field=field
+    )
 
 
 def organization_access(ctx: SyncContext, org: resource.Resource) -> OrganizationAccess:
@@ -348,11 +371,14 @@ def _grantable_to(ctx: SyncContext) -> list[resource.ResourceType]:
 def member_entitlement(
     org: resource.Resource, grantable: list[resource.ResourceType]
 ) -> entitlement.Entitlement:
+    org_id = org.id.resource
     return entitlement.Entitlement(
         resource=org,
-        id=ids.entitlement_id(ids.ORGANIZATION, org.id.resource, ids.MEMBER_SLUG),
-        display_name=f"{org.display_name} member",
-        description=f"Member of the {org.display_name} organization",
+        id=ids.entitlement_id(ids.ORGANIZATION, org_id, ids.MEMBER_SLUG),
+        display_name=_clip_name(f"{org.display_name} member", org_id, "member.display_name"),
+        description=_clip_description(
+            f"Member of the {org.display_name} organization", org_id, "member.description"
+        ),
         grantable_to=grantable,
         purpose=ASSIGNMENT,
         slug=ids.MEMBER_SLUG,
@@ -362,15 +388,19 @@ def member_entitlement(
 def role_entitlement(
     org: resource.Resource, role: Role, grantable: list[resource.ResourceType]
 ) -> entitlement.Entitlement:
+    """`organization:{org}:{role_id}` (the id keeps the stable role id), slug = the role key,
+    named like the member entitlement: "{organization} {role}"."""
+    org_id = org.id.resource
     name = role.name or role.key
+    description = f"Holds the {name} role ({role.key}) in the {org.display_name} organization"
     return entitlement.Entitlement(
         resource=org,
-        id=ids.entitlement_id(ids.ORGANIZATION, org.id.resource, role.id),
-        display_name=name,
-        description=f"Holds the {name} role ({role.key}) in the {org.display_name} organization",
+        id=ids.entitlement_id(ids.ORGANIZATION, org_id, role.id),
+        display_name=_clip_name(f"{org.display_name} {name}", org_id, "role.display_name"),
+        description=_clip_description(description, org_id, "role.description"),
         grantable_to=grantable,
         purpose=ASSIGNMENT,
-        slug=role.id,
+        slug=role.key,
     )
 
 
@@ -395,16 +425,19 @@ def _build_grant(
         entitlement=granted[role.id if role is not None else None],
         principal=principal(ids.USER, member.user_id, access.principal_name(member)),
     )
-    if role is None:
-        # Reviewers see the raw role key on the membership, resolved or not.
-        resolved = access.resolved.get(member.role_key)
-        metadata: dict[str, StructValue] = {
-            "membership_id": member.membership_id,
-            "role_key": member.role_key,
-            "role_id": resolved.id if resolved is not None else None,
-        }
-        if resolved is None and member.permissions:
-            # An unresolved key still carries rights: show the reviewer which.
-            metadata["permissions"] = member.permission_keys()
-        built.annotations.append(pack(grant_annotations.GrantMetadata(metadata=struct(metadata))))
+    built.annotations.append(membership_metadata(member, access.resolved.get(member.role_key)))
     return built
+
+
+def membership_metadata(member: Member, role: Role | None) -> any_pb2.Any:
+    """The GrantMetadata of a member or role grant: reviewers see the membership and its raw
+    role key, resolved (with the role id) or not."""
+    metadata: dict[str, StructValue] = {
+        "membership_id": member.membership_id,
+        "role_key": member.role_key,
+        "role_id": role.id if role is not None else None,
+    }
+    if role is None and member.permissions:
+        # An unresolved key still carries rights: show the reviewer which.
+        metadata["permissions"] = member.permission_keys()
+    return pack(grant_annotations.GrantMetadata(metadata=struct(metadata)))

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from connector import ids
 from connector.clerk import Permission
-from connector.protocol import entitlement, grant, resource, struct
+from connector.protocol import (
+    MAX_DESCRIPTION_BYTES,
+    MAX_NAME_BYTES,
+    clip,
+    entitlement,
+    grant,
+    resource,
+    set_timestamp_ms,
+    struct,
+)
 from connector.resources.base import (
     Page,
     ResourceBuilder,
@@ -17,6 +26,7 @@ from connector.resources.base import (
     keyset_page,
     principal,
 )
+from connector.resources.roles import role_display_name
 
 PERMISSION = entitlement.Entitlement.PURPOSE_VALUE_PERMISSION
 
@@ -69,7 +79,7 @@ class OrganizationPermissionBuilder(ResourceBuilder):
                 grant.Grant(
                     id=ids.grant_id(target.id, ids.ORGANIZATION_ROLE, role.id),
                     entitlement=target,
-                    principal=principal(ids.ORGANIZATION_ROLE, role.id, role.name or role.key),
+                    principal=principal(ids.ORGANIZATION_ROLE, role.id, role_display_name(role)),
                 )
                 for role in page.items
             ],
@@ -80,8 +90,12 @@ class OrganizationPermissionBuilder(ResourceBuilder):
 def permission_resource(permission: Permission) -> resource.Resource:
     built = resource.Resource(
         id=resource.ResourceId(resource_type=ids.ORGANIZATION_PERMISSION, resource=permission.id),
-        display_name=permission.name or permission.key,
-        description=permission.description or "",
+        display_name=_clip(
+            permission.name or permission.key, MAX_NAME_BYTES, permission.id, "display_name"
+        ),
+        description=_clip(
+            permission.description or "", MAX_DESCRIPTION_BYTES, permission.id, "description"
+        ),
         profile=struct(
             {
                 "permission_id": permission.id,
@@ -91,9 +105,20 @@ def permission_resource(permission: Permission) -> resource.Resource:
             }
         ),
     )
-    if permission.created_at is not None:
-        built.created_at.FromMilliseconds(permission.created_at)
+    set_timestamp_ms(
+        built.created_at,
+        permission.created_at,
+        type_id=ids.ORGANIZATION_PERMISSION,
+        object_id=permission.id,
+        field="created_at",
+    )
     return built
+
+
+def _clip(text: str, most: int, permission_id: str, field: str) -> str:
+    return clip(
+        text, most, type_id=ids.ORGANIZATION_PERMISSION, object_id=permission_id, field=field
+    )
 
 
 def _bare(permission: resource.Resource) -> resource.Resource:
@@ -113,8 +138,18 @@ def granted_entitlement(
         id=ids.entitlement_id(
             ids.ORGANIZATION_PERMISSION, permission.id.resource, ids.GRANTED_SLUG
         ),
-        display_name=f"{permission.display_name} granted",
-        description=f"Roles that carry the {permission.display_name} permission",
+        display_name=_clip(
+            f"{permission.display_name} granted",
+            MAX_NAME_BYTES,
+            permission.id.resource,
+            "granted.display_name",
+        ),
+        description=_clip(
+            f"Roles that carry the {permission.display_name} permission",
+            MAX_DESCRIPTION_BYTES,
+            permission.id.resource,
+            "granted.description",
+        ),
         grantable_to=grantable,
         purpose=PERMISSION,
         slug=ids.GRANTED_SLUG,

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from connector import ids
 from connector.clerk import Role
-from connector.protocol import pack, resource, resource_tree, struct, traits
+from connector.protocol import (
+    MAX_DESCRIPTION_BYTES,
+    MAX_NAME_BYTES,
+    clip,
+    pack,
+    resource,
+    resource_tree,
+    set_timestamp_ms,
+    struct,
+    traits,
+)
 from connector.resources.base import (
     Page,
     ResourceBuilder,
@@ -57,10 +67,32 @@ def role_resource(role: Role) -> resource.Resource:
     )
     built = resource.Resource(
         id=resource.ResourceId(resource_type=ids.ORGANIZATION_ROLE, resource=role.id),
-        display_name=role.name or role.key,
-        description=role.description or "",
+        display_name=role_display_name(role),
+        description=clip(
+            role.description or "",
+            MAX_DESCRIPTION_BYTES,
+            type_id=ids.ORGANIZATION_ROLE,
+            object_id=role.id,
+            field="description",
+        ),
         annotations=[pack(traits.RoleTrait(profile=profile))],
     )
-    if role.created_at is not None:
-        built.created_at.FromMilliseconds(role.created_at)
+    set_timestamp_ms(
+        built.created_at,
+        role.created_at,
+        type_id=ids.ORGANIZATION_ROLE,
+        object_id=role.id,
+        field="created_at",
+    )
     return built
+
+
+def role_display_name(role: Role) -> str:
+    """The role resource's display name (also its name as a grant principal)."""
+    return clip(
+        role.name or role.key,
+        MAX_NAME_BYTES,
+        type_id=ids.ORGANIZATION_ROLE,
+        object_id=role.id,
+        field="display_name",
+    )
