@@ -159,7 +159,7 @@ def _channel_to(
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from connector.syncer import SyncFailed, run_sync
+    from connector.platform.syncer import SyncFailed, run_sync
 
     _check_output(args.output)
     tls = _client_tls(args, env=False)

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import grpc
 
-from connector import ids
+from connector.c1 import ids
 from connector.fake_clerk import dataset as datasets
 from connector.fake_clerk.server import FakeClerk
 from connector.logs import configure_logging
+from connector.platform.syncer import SyncResult, run_sync
 from connector.server.app import in_process_server
 from connector.settings import LogFormat, LogLevel, load_settings
-from connector.syncer import SyncResult, run_sync
 
 
 def run_demo(output: Path) -> int:

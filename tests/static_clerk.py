@@ -17,6 +17,8 @@ from typing import TypeVar, cast
 
 from google.protobuf.message import Message
 
+from connector.c1.protocol import entitlement, grant, resource
+from connector.c1.sync_cache import SyncScope
 from connector.clerk import (
     ClerkClient,
     Listing,
@@ -29,13 +31,11 @@ from connector.clerk import (
     User,
 )
 from connector.clerk.paging import EvidenceObserver, Totals
-from connector.protocol import entitlement, grant, resource
-from connector.resources.base import Page, ResourceBuilder, SyncContext
-from connector.resources.organizations import OrganizationBuilder, organization_resource
-from connector.resources.permissions import OrganizationPermissionBuilder, permission_resource
-from connector.resources.roles import OrganizationRoleBuilder, role_resource
-from connector.resources.users import UserBuilder, user_resource
-from connector.sync_cache import SyncScope
+from connector.model.base import Page, ResourceBuilder, SyncContext
+from connector.model.organizations import OrganizationBuilder, organization_resource
+from connector.model.permissions import OrganizationPermissionBuilder, permission_resource
+from connector.model.roles import OrganizationRoleBuilder, role_resource
+from connector.model.users import UserBuilder, user_resource
 
 T = TypeVar("T")
 

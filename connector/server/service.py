@@ -18,9 +18,8 @@ import grpc
 import structlog
 from google.protobuf import struct_pb2
 
-from connector import ids, page_tokens
-from connector.clerk import ClerkClient
-from connector.protocol import (
+from connector.c1 import ids, page_tokens
+from connector.c1.protocol import (
     SDK_VERSION,
     SYNC_REPORT_KEY,
     connector,
@@ -34,9 +33,10 @@ from connector.protocol import (
     resource_grpc,
     struct,
 )
-from connector.resources.base import ResourceBuilder, ResourceNotFound, SyncContext
+from connector.c1.sync_cache import SyncCache, SyncReport
+from connector.clerk import ClerkClient
+from connector.model.base import ResourceBuilder, ResourceNotFound, SyncContext
 from connector.server.errors import BadRequest, UnknownResourceType, failure_for
-from connector.sync_cache import SyncCache, SyncReport
 
 log = structlog.get_logger(__name__)
 R = TypeVar("R")

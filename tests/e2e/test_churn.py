@@ -19,9 +19,9 @@ from collections.abc import Iterable
 
 import pytest
 
+from connector.c1.protocol import resource, resource_grpc
 from connector.fake_clerk import Churn, ChurnRecord, Dataset, FakeClerk, Mutation, generate
-from connector.protocol import resource, resource_grpc
-from connector.syncer import SyncResult, run_sync
+from connector.platform.syncer import SyncResult, run_sync
 from tests.e2e.harness import TEST_KEY, Connected, ExpectedIds, connector_for, expected_ids
 
 PAGE = 4

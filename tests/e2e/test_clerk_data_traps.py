@@ -15,11 +15,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from connector.c1.protocol import traits, unpack_all
+from connector.c1.rules import violations
 from connector.fake_clerk import FakeClerk
 from connector.fake_clerk import trap_samples as t
-from connector.protocol import traits, unpack_all
-from connector.protocol_rules import violations
-from connector.syncer import SyncFailed, SyncResult, run_sync
+from connector.platform.syncer import SyncFailed, SyncResult, run_sync
 from tests.e2e.harness import TEST_KEY, connector_for, expected_ids
 
 MEMBERSHIPS_OF_ONE_ORGANIZATION = "GET /organizations/{id}/memberships"

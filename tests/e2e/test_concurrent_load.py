@@ -14,9 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 
+from connector.c1.protocol import connector, connector_grpc
 from connector.fake_clerk import FakeClerk, generate
-from connector.protocol import connector, connector_grpc
-from connector.syncer import run_sync
+from connector.platform.syncer import run_sync
 from tests.e2e.harness import TEST_KEY, Connected, connector_for, expected_ids
 
 CLIENTS = 4

@@ -9,10 +9,8 @@ import grpc
 import pytest
 from grpc_status import rpc_status
 
-from connector.fake_clerk import FakeClerk, MalformedBody, RateLimit, awkward, generate
-from connector.fake_clerk import samples as s
-from connector.page_tokens import encode
-from connector.protocol import (
+from connector.c1.page_tokens import encode
+from connector.c1.protocol import (
     connector,
     connector_grpc,
     entitlement,
@@ -23,7 +21,9 @@ from connector.protocol import (
     resource,
     resource_grpc,
 )
-from connector.syncer import SyncFailed, run_sync
+from connector.fake_clerk import FakeClerk, MalformedBody, RateLimit, awkward, generate
+from connector.fake_clerk import samples as s
+from connector.platform.syncer import SyncFailed, run_sync
 from tests.e2e.harness import TEST_KEY, Connected, connector_for, expected_ids
 
 OTHER_KEY = "sk_test_not_the_right_key_42"

@@ -62,10 +62,7 @@ import httpx
 import pytest
 from grpc_status import rpc_status
 
-from connector.clerk import ClerkUnavailableError
-from connector.fake_clerk import Dataset, FakeClerk, FaultMix, MalformedBody, awkward, generate
-from connector.fake_clerk import samples as s
-from connector.protocol import (
+from connector.c1.protocol import (
     entitlement,
     entitlement_grpc,
     grant,
@@ -74,7 +71,10 @@ from connector.protocol import (
     resource,
     resource_grpc,
 )
-from connector.syncer import SyncFailed, SyncResult, run_sync
+from connector.clerk import ClerkUnavailableError
+from connector.fake_clerk import Dataset, FakeClerk, FaultMix, MalformedBody, awkward, generate
+from connector.fake_clerk import samples as s
+from connector.platform.syncer import SyncFailed, SyncResult, run_sync
 from tests.e2e.harness import (
     TEST_KEY,
     VirtualTime,

@@ -23,12 +23,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
+from connector.c1.protocol import resource, resource_grpc
 from connector.clerk import ClerkClient, RequestBudget
 from connector.fake_clerk import Dataset, FakeClerk, awkward
-from connector.protocol import resource, resource_grpc
+from connector.platform.syncer import run_sync
 from connector.server.app import RunningServer, build_connector, serving
 from connector.settings import load_settings
-from connector.syncer import run_sync
 from tests.e2e.harness import TEST_KEY, VirtualTime
 
 CANARY = "sk_test_CANARY_observability_5e1d"

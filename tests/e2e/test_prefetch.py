@@ -11,8 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 import pytest
 
-from connector.fake_clerk import FakeClerk, awkward, generate
-from connector.protocol import (
+from connector.c1.protocol import (
     connector,
     connector_grpc,
     entitlement,
@@ -22,7 +21,8 @@ from connector.protocol import (
     resource,
     resource_grpc,
 )
-from connector.syncer import SyncResult, run_sync
+from connector.fake_clerk import FakeClerk, awkward, generate
+from connector.platform.syncer import SyncResult, run_sync
 from tests.e2e.harness import TEST_KEY, Connected, connector_for, expected_ids
 
 

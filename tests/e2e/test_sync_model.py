@@ -8,11 +8,11 @@ from collections import Counter
 import pytest
 from structlog.testing import capture_logs
 
+from connector.c1.protocol import grant_annotations, resource, traits, unpack_all
 from connector.demo import render_summary
 from connector.fake_clerk import FakeClerk, awkward, demo, generate
 from connector.fake_clerk import samples as s
-from connector.protocol import grant_annotations, resource, traits, unpack_all
-from connector.syncer import SyncResult, run_sync
+from connector.platform.syncer import SyncResult, run_sync
 from tests.e2e.harness import TEST_KEY, connector_for, expected_ids, running
 
 

@@ -15,10 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector.fake_clerk import FakeClerk, awkward
-from connector.fake_clerk import samples as s
-from connector.page_tokens import MAX_TOKEN_BYTES
-from connector.protocol import (
+from connector.c1.page_tokens import MAX_TOKEN_BYTES
+from connector.c1.protocol import (
     entitlement,
     entitlement_grpc,
     grant,
@@ -26,6 +24,8 @@ from connector.protocol import (
     resource,
     resource_grpc,
 )
+from connector.fake_clerk import FakeClerk, awkward
+from connector.fake_clerk import samples as s
 from tests.e2e.harness import TEST_KEY, Connected, connector_for
 from tests.property.settings import FEW, PROPERTY
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
+from connector.c1.protocol import grant_annotations, reset_adjustments, unpack_all
+from connector.c1.rules import violations
 from connector.clerk import Organization, OrganizationMembership, Permission, Role
-from connector.protocol import grant_annotations, reset_adjustments, unpack_all
-from connector.protocol_rules import violations
 from tests.clerk.clerk_testkit import (
     membership_json,
     organization_json,

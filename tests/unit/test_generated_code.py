@@ -34,7 +34,7 @@ def test_generated_code_is_fresh(tmp_path: Path) -> None:
 
 
 def test_wire_numbers_match_the_contract() -> None:
-    from connector.protocol import connector, entitlement, grant, resource, traits
+    from connector.c1.protocol import connector, entitlement, grant, resource, traits
 
     def number(message: type, field: str) -> int:
         return int(message.DESCRIPTOR.fields_by_name[field].number)  # type: ignore[attr-defined]

@@ -14,10 +14,10 @@ import pytest
 from grpc_health.v1 import health, health_pb2
 from prometheus_client import REGISTRY
 
+from connector.c1.protocol import entitlement, grant, grant_annotations, pack, resource, struct
 from connector.clerk.transport import RequestEvent
-from connector.metrics import ConnectorMetrics, MetricsServer
-from connector.protocol import entitlement, grant, grant_annotations, pack, resource, struct
 from connector.server.health import KeyHealth, KeyRechecker
+from connector.server.metrics import ConnectorMetrics, MetricsServer
 from connector.server.service import RpcEvent, rpc_event
 from connector.settings import SettingsError, load_settings
 from tests.clerk.clerk_testkit import (

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
-from connector.protocol import (
+from connector.c1.protocol import (
     MAX_TIMESTAMP_MS,
     MIN_TIMESTAMP_MS,
     adjustments,

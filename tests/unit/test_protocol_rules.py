@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 from google.protobuf import any_pb2
 
-from connector.protocol import entitlement, grant, pack, resource, traits
-from connector.protocol_rules import is_email_address, violations
+from connector.c1.protocol import entitlement, grant, pack, resource, traits
+from connector.c1.rules import is_email_address, violations
 
 Breaker = Callable[[grant.Grant], None]
 

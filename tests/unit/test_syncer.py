@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import grpc
 import pytest
 
-from connector.protocol import (
+from connector.c1.protocol import (
     connector,
     connector_grpc,
     entitlement,
@@ -21,7 +21,7 @@ from connector.protocol import (
     resource_grpc,
     resource_tree,
 )
-from connector.syncer import SyncFailed, run_sync
+from connector.platform.syncer import SyncFailed, run_sync
 
 
 def res(type_id: str, object_id: str, *annotations: object) -> resource.Resource:

@@ -5,10 +5,10 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
+from connector.c1.protocol import reset_adjustments, resource, traits, unpack_all
+from connector.c1.rules import violations
 from connector.clerk import User
-from connector.protocol import reset_adjustments, resource, traits, unpack_all
-from connector.protocol_rules import violations
-from connector.resources.users import user_resource
+from connector.model.users import user_resource
 
 
 @pytest.fixture(autouse=True)

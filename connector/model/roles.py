@@ -6,9 +6,8 @@ reported on the permissions. A role has no entitlements of its own.
 
 from __future__ import annotations
 
-from connector import ids
-from connector.clerk import Role
-from connector.protocol import (
+from connector.c1 import ids
+from connector.c1.protocol import (
     MAX_DESCRIPTION_BYTES,
     MAX_NAME_BYTES,
     clip,
@@ -19,7 +18,8 @@ from connector.protocol import (
     struct,
     traits,
 )
-from connector.resources.base import (
+from connector.clerk import Role
+from connector.model.base import (
     Page,
     ResourceBuilder,
     ResourceNotFound,

@@ -6,9 +6,8 @@ role carries lets reviewers see what each role allows.
 
 from __future__ import annotations
 
-from connector import ids
-from connector.clerk import Permission
-from connector.protocol import (
+from connector.c1 import ids
+from connector.c1.protocol import (
     MAX_DESCRIPTION_BYTES,
     MAX_NAME_BYTES,
     clip,
@@ -18,7 +17,8 @@ from connector.protocol import (
     set_timestamp_ms,
     struct,
 )
-from connector.resources.base import (
+from connector.clerk import Permission
+from connector.model.base import (
     Page,
     ResourceBuilder,
     ResourceNotFound,
@@ -26,7 +26,7 @@ from connector.resources.base import (
     keyset_page,
     principal,
 )
-from connector.resources.roles import role_display_name
+from connector.model.roles import role_display_name
 
 PERMISSION = entitlement.Entitlement.PURPOSE_VALUE_PERMISSION
 

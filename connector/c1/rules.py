@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from google.protobuf import any_pb2, descriptor_pool, message_factory, timestamp_pb2
 from google.protobuf.message import DecodeError, Message
 
-from connector.protocol import (
+from connector.c1.protocol import (
     MAX_DESCRIPTION_BYTES,
     MAX_ID_BYTES,
     MAX_NAME_BYTES,

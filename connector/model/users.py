@@ -10,9 +10,8 @@ listed in the profile as `unverified_emails` / `invalid_emails`, a claim and not
 
 from __future__ import annotations
 
-from connector import ids
-from connector.clerk import EmailAddress, Evidence, Listing, User
-from connector.protocol import (
+from connector.c1 import ids
+from connector.c1.protocol import (
     MAX_NAME_BYTES,
     MAX_STATUS_DETAILS_BYTES,
     clip,
@@ -23,10 +22,11 @@ from connector.protocol import (
     set_timestamp_ms,
     traits,
 )
-from connector.protocol_rules import is_email_address
-from connector.resources.base import Page, ResourceBuilder, SyncContext
-from connector.resources.principals import listed_users
-from connector.resources.stream import stream_page
+from connector.c1.rules import is_email_address
+from connector.c1.stream import stream_page
+from connector.clerk import EmailAddress, Evidence, Listing, User
+from connector.model.base import Page, ResourceBuilder, SyncContext
+from connector.model.principals import listed_users
 
 _KIND = "users"
 

@@ -18,10 +18,8 @@ from functools import cached_property
 import structlog
 from google.protobuf import any_pb2
 
-from connector import ids
-from connector.catalog import RoleCatalog
-from connector.clerk import Organization, Role
-from connector.protocol import (
+from connector.c1 import ids
+from connector.c1.protocol import (
     MAX_DESCRIPTION_BYTES,
     MAX_NAME_BYTES,
     StructValue,
@@ -36,7 +34,9 @@ from connector.protocol import (
     traits,
     unpack_all,
 )
-from connector.resources.base import (
+from connector.c1.stream import stream_page
+from connector.clerk import Organization, Role
+from connector.model.base import (
     AccessNotAttributable,
     Page,
     ResourceBuilder,
@@ -44,9 +44,9 @@ from connector.resources.base import (
     keyset_page,
     principal,
 )
-from connector.resources.memberships import Member, MembershipIndex, read_one_organization
-from connector.resources.principals import listed_users
-from connector.resources.stream import stream_page
+from connector.model.catalog import RoleCatalog
+from connector.model.memberships import Member, MembershipIndex, read_one_organization
+from connector.model.principals import listed_users
 
 log = structlog.get_logger(__name__)
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from connector.protocol import resource
-from connector.sync_cache import SyncScope
+from connector.c1.protocol import resource
+from connector.c1.sync_cache import SyncScope
 
 _KEY = "listed_users"
 

@@ -23,7 +23,7 @@ from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from grpc_status import rpc_status
 
-from connector.protocol import (
+from connector.c1.protocol import (
     SYNC_REPORT_KEY,
     connector,
     connector_grpc,

@@ -14,11 +14,11 @@ from typing import Generic, TypeVar
 
 import structlog
 
-from connector import ids, page_tokens
-from connector.catalog import RoleCatalog, load_catalog
+from connector.c1 import ids, page_tokens
+from connector.c1.protocol import MAX_NAME_BYTES, clip, entitlement, grant, resource
+from connector.c1.sync_cache import SyncCache, SyncScope
 from connector.clerk import ClerkClient, Evidence
-from connector.protocol import MAX_NAME_BYTES, clip, entitlement, grant, resource
-from connector.sync_cache import SyncCache, SyncScope
+from connector.model.catalog import RoleCatalog, load_catalog
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
