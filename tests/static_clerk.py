@@ -17,7 +17,7 @@ from typing import TypeVar, cast
 
 from google.protobuf.message import Message
 
-from connector.c1.protocol import entitlement, grant, resource
+from connector.c1.protocol import entitlement_pb, grant_pb, resource_pb
 from connector.c1.sync_cache import SyncScope
 from connector.clerk import (
     ClerkClient,
@@ -118,24 +118,24 @@ def _all_pages(read: Callable[[str], Page[T]]) -> list[T]:
 
 @dataclass
 class Built:
-    resource_types: list[resource.ResourceType]
-    resources: list[resource.Resource]
-    entitlements: list[entitlement.Entitlement]
-    grants: list[grant.Grant]
+    resource_types: list[resource_pb.ResourceType]
+    resources: list[resource_pb.Resource]
+    entitlements: list[entitlement_pb.Entitlement]
+    grants: list[grant_pb.Grant]
 
     def messages(self) -> list[Message]:
         return [*self.resource_types, *self.resources, *self.entitlements, *self.grants]
 
 
 def _entitlements(
-    builder: ResourceBuilder, ctx: SyncContext, parent: resource.Resource, size: int, token: str
-) -> Page[entitlement.Entitlement]:
+    builder: ResourceBuilder, ctx: SyncContext, parent: resource_pb.Resource, size: int, token: str
+) -> Page[entitlement_pb.Entitlement]:
     return builder.list_entitlements(ctx, parent, size, token)
 
 
 def _grants(
-    builder: ResourceBuilder, ctx: SyncContext, parent: resource.Resource, size: int, token: str
-) -> Page[grant.Grant]:
+    builder: ResourceBuilder, ctx: SyncContext, parent: resource_pb.Resource, size: int, token: str
+) -> Page[grant_pb.Grant]:
     return builder.list_grants(ctx, parent, size, token)
 
 
@@ -148,8 +148,8 @@ def build_everything(clerk: StaticClerk, page_size: int = 50) -> Built:
         *(permission_resource(perm) for perm in ctx.catalog().permissions),
     ]
     by_type = {builder.type_id: builder for builder in BUILDERS}
-    entitlements: list[entitlement.Entitlement] = []
-    grants: list[grant.Grant] = []
+    entitlements: list[entitlement_pb.Entitlement] = []
+    grants: list[grant_pb.Grant] = []
     for parent in resources:
         builder = by_type[parent.id.resource_type]
         entitlements += _all_pages(partial(_entitlements, builder, ctx, parent, page_size))

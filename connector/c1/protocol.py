@@ -20,13 +20,13 @@ from connector.pb.c1.connector.v2 import annotation_identifiers_pb2 as identifie
 from connector.pb.c1.connector.v2 import annotation_ratelimit_pb2 as ratelimit
 from connector.pb.c1.connector.v2 import annotation_resource_tree_pb2 as resource_tree
 from connector.pb.c1.connector.v2 import annotation_trait_pb2 as traits
-from connector.pb.c1.connector.v2 import connector_pb2 as connector
+from connector.pb.c1.connector.v2 import connector_pb2 as connector_pb
 from connector.pb.c1.connector.v2 import connector_pb2_grpc as connector_grpc
-from connector.pb.c1.connector.v2 import entitlement_pb2 as entitlement
+from connector.pb.c1.connector.v2 import entitlement_pb2 as entitlement_pb
 from connector.pb.c1.connector.v2 import entitlement_pb2_grpc as entitlement_grpc
-from connector.pb.c1.connector.v2 import grant_pb2 as grant
+from connector.pb.c1.connector.v2 import grant_pb2 as grant_pb
 from connector.pb.c1.connector.v2 import grant_pb2_grpc as grant_grpc
-from connector.pb.c1.connector.v2 import resource_pb2 as resource
+from connector.pb.c1.connector.v2 import resource_pb2 as resource_pb
 from connector.pb.c1.connector.v2 import resource_pb2_grpc as resource_grpc
 
 __all__ = [
@@ -40,19 +40,19 @@ __all__ = [
     "adjustments",
     "clip",
     "clip_utf8",
-    "connector",
     "connector_grpc",
-    "entitlement",
+    "connector_pb",
     "entitlement_grpc",
-    "grant",
+    "entitlement_pb",
     "grant_annotations",
     "grant_grpc",
+    "grant_pb",
     "identifiers",
     "pack",
     "ratelimit",
     "reset_adjustments",
-    "resource",
     "resource_grpc",
+    "resource_pb",
     "resource_tree",
     "set_timestamp_ms",
     "struct",

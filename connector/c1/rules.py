@@ -38,9 +38,9 @@ from connector.c1.protocol import (
     MAX_TIMESTAMP_SECONDS,
     MAX_TYPE_DESCRIPTION_BYTES,
     MIN_TIMESTAMP_SECONDS,
-    entitlement,
-    grant,
-    resource,
+    entitlement_pb,
+    grant_pb,
+    resource_pb,
     traits,
 )
 
@@ -155,7 +155,7 @@ def _required(message: Message, field: str, path: str) -> Iterator[str]:
 
 
 def _resource_type(message: Message, path: str) -> Iterator[str]:
-    assert isinstance(message, resource.ResourceType)
+    assert isinstance(message, resource_pb.ResourceType)
     yield from _length(message.id, f"{path}.id", MAX_ID_BYTES, required=True)
     yield from _length(message.display_name, f"{path}.display_name", MAX_NAME_BYTES)
     yield from _length(message.description, f"{path}.description", MAX_TYPE_DESCRIPTION_BYTES)
@@ -164,25 +164,25 @@ def _resource_type(message: Message, path: str) -> Iterator[str]:
 
 
 def _resource_id(message: Message, path: str) -> Iterator[str]:
-    assert isinstance(message, resource.ResourceId)
+    assert isinstance(message, resource_pb.ResourceId)
     yield from _length(message.resource_type, f"{path}.resource_type", MAX_ID_BYTES, required=True)
     yield from _length(message.resource, f"{path}.resource", MAX_ID_BYTES, required=True)
 
 
 def _resource(message: Message, path: str) -> Iterator[str]:
-    assert isinstance(message, resource.Resource)
+    assert isinstance(message, resource_pb.Resource)
     yield from _required(message, "id", path)
     yield from _length(message.display_name, f"{path}.display_name", MAX_NAME_BYTES)
     yield from _length(message.description, f"{path}.description", MAX_DESCRIPTION_BYTES)
 
 
 def _status(message: Message, path: str) -> Iterator[str]:
-    assert isinstance(message, resource.Resource.Status | traits.UserTrait.Status)
+    assert isinstance(message, resource_pb.Resource.Status | traits.UserTrait.Status)
     yield from _length(message.details, f"{path}.details", MAX_STATUS_DETAILS_BYTES)
 
 
 def _entitlement(message: Message, path: str) -> Iterator[str]:
-    assert isinstance(message, entitlement.Entitlement)
+    assert isinstance(message, entitlement_pb.Entitlement)
     yield from _required(message, "resource", path)
     yield from _length(message.id, f"{path}.id", MAX_ID_BYTES, required=True)
     yield from _length(message.display_name, f"{path}.display_name", MAX_NAME_BYTES)
@@ -190,7 +190,7 @@ def _entitlement(message: Message, path: str) -> Iterator[str]:
 
 
 def _grant(message: Message, path: str) -> Iterator[str]:
-    assert isinstance(message, grant.Grant)
+    assert isinstance(message, grant_pb.Grant)
     yield from _required(message, "entitlement", path)
     yield from _required(message, "principal", path)
     yield from _length(message.id, f"{path}.id", MAX_ID_BYTES, required=True)
@@ -207,12 +207,12 @@ def _user_trait(message: Message, path: str) -> Iterator[str]:
 
 
 _RULES: dict[str, _Rule] = {
-    resource.ResourceType.DESCRIPTOR.full_name: _resource_type,
-    resource.ResourceId.DESCRIPTOR.full_name: _resource_id,
-    resource.Resource.DESCRIPTOR.full_name: _resource,
-    resource.Resource.Status.DESCRIPTOR.full_name: _status,
+    resource_pb.ResourceType.DESCRIPTOR.full_name: _resource_type,
+    resource_pb.ResourceId.DESCRIPTOR.full_name: _resource_id,
+    resource_pb.Resource.DESCRIPTOR.full_name: _resource,
+    resource_pb.Resource.Status.DESCRIPTOR.full_name: _status,
     traits.UserTrait.Status.DESCRIPTOR.full_name: _status,
-    entitlement.Entitlement.DESCRIPTOR.full_name: _entitlement,
-    grant.Grant.DESCRIPTOR.full_name: _grant,
+    entitlement_pb.Entitlement.DESCRIPTOR.full_name: _entitlement,
+    grant_pb.Grant.DESCRIPTOR.full_name: _grant,
     traits.UserTrait.DESCRIPTOR.full_name: _user_trait,
 }

@@ -43,6 +43,7 @@ class RowSource(Protocol[T]):
         """Rows not returned before; None once complete (raises when it cannot be)."""
         ...
 
+
 # Pages one listing may serve: as many as Clerk requests a listing may make.
 MAX_PAGES = 100_000
 

@@ -24,11 +24,11 @@ from connector.c1.protocol import (
     MAX_NAME_BYTES,
     StructValue,
     clip,
-    entitlement,
-    grant,
+    entitlement_pb,
     grant_annotations,
+    grant_pb,
     pack,
-    resource,
+    resource_pb,
     set_timestamp_ms,
     struct,
     traits,
@@ -52,7 +52,7 @@ log = structlog.get_logger(__name__)
 
 _KIND = "organizations"
 MEMBERSHIPS = "memberships"  # the sync scope's key for the MembershipIndex
-ASSIGNMENT = entitlement.Entitlement.PURPOSE_VALUE_ASSIGNMENT
+ASSIGNMENT = entitlement_pb.Entitlement.PURPOSE_VALUE_ASSIGNMENT
 
 
 # A grant before it becomes protobuf: (grant id, the role it grants or None for `member`, member).
@@ -136,12 +136,12 @@ class OrganizationAccess:
 class OrganizationBuilder(ResourceBuilder):
     type_id = ids.ORGANIZATION
 
-    def resource_type(self) -> resource.ResourceType:
-        return resource.ResourceType(
+    def resource_type(self) -> resource_pb.ResourceType:
+        return resource_pb.ResourceType(
             id=self.type_id,
             display_name="Organization",
             description="A Clerk organization; its members and their roles are its grants.",
-            traits=[resource.ResourceType.TRAIT_GROUP],
+            traits=[resource_pb.ResourceType.TRAIT_GROUP],
         )
 
     def prefetch(self, ctx: SyncContext) -> None:
@@ -150,7 +150,7 @@ class OrganizationBuilder(ResourceBuilder):
         ctx.scope.start("catalog", ctx.load_catalog)
         ctx.scope.start(MEMBERSHIPS, lambda: read_index(ctx))
 
-    def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource.Resource]:
+    def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource_pb.Resource]:
         organizations, next_token = stream_page(
             kind=_KIND,
             token=token,
@@ -161,12 +161,12 @@ class OrganizationBuilder(ResourceBuilder):
         )
         return Page([organization_resource(org) for org in organizations], next_token)
 
-    def get_resource(self, ctx: SyncContext, resource_id: str) -> resource.Resource:
+    def get_resource(self, ctx: SyncContext, resource_id: str) -> resource_pb.Resource:
         return organization_resource(ctx.client.get_organization(resource_id))
 
     def list_entitlements(
-        self, ctx: SyncContext, parent: resource.Resource, size: int, token: str
-    ) -> Page[entitlement.Entitlement]:
+        self, ctx: SyncContext, parent: resource_pb.Resource, size: int, token: str
+    ) -> Page[entitlement_pb.Entitlement]:
         access = organization_access(ctx, parent)
         if not token:  # once per organization and sync: entitlements come before grants
             access.log_unresolved()
@@ -181,8 +181,8 @@ class OrganizationBuilder(ResourceBuilder):
         return page
 
     def list_grants(
-        self, ctx: SyncContext, parent: resource.Resource, size: int, token: str
-    ) -> Page[grant.Grant]:
+        self, ctx: SyncContext, parent: resource_pb.Resource, size: int, token: str
+    ) -> Page[grant_pb.Grant]:
         if not ctx.serves(ids.USER):
             return Page([])  # a switched-off type is never named by a grant
         access = organization_access(ctx, parent)
@@ -191,7 +191,9 @@ class OrganizationBuilder(ResourceBuilder):
         page = keyset_page(access.grant_edges, lambda edge: edge[0], size, token, kind)
         # The same entitlements ListEntitlements emitted, minus grantable_to (it never varies);
         # built once per page, each grant copies one (a C-level copy).
-        granted: dict[str | None, entitlement.Entitlement] = {None: member_entitlement(owner, [])}
+        granted: dict[str | None, entitlement_pb.Entitlement] = {
+            None: member_entitlement(owner, [])
+        }
         for _, role, _ in page.items:
             if role is not None and role.id not in granted:
                 granted[role.id] = role_entitlement(owner, role, [])
@@ -199,7 +201,7 @@ class OrganizationBuilder(ResourceBuilder):
         return Page(built, page.next_token)
 
 
-def organization_resource(org: Organization) -> resource.Resource:
+def organization_resource(org: Organization) -> resource_pb.Resource:
     profile = struct(
         {
             "organization_id": org.id,
@@ -212,8 +214,8 @@ def organization_resource(org: Organization) -> resource.Resource:
             "created_by": org.created_by,
         }
     )
-    built = resource.Resource(
-        id=resource.ResourceId(resource_type=ids.ORGANIZATION, resource=org.id),
+    built = resource_pb.Resource(
+        id=resource_pb.ResourceId(resource_type=ids.ORGANIZATION, resource=org.id),
         display_name=_clip_name(org.name, org.id, "display_name"),
         description=_clip_description(f"slug {org.slug}" if org.slug else "", org.id),
         annotations=[pack(traits.GroupTrait(profile=profile))],
@@ -238,7 +240,7 @@ def _clip_description(text: str, org_id: str, field: str = "description") -> str
     )
 
 
-def organization_access(ctx: SyncContext, org: resource.Resource) -> OrganizationAccess:
+def organization_access(ctx: SyncContext, org: resource_pb.Resource) -> OrganizationAccess:
     """The organization's memberships, from this sync's instance-wide index when there is one,
     reconciled with the users this sync served."""
     org_id = org.id.resource
@@ -275,7 +277,7 @@ def _no_name(_: str) -> str | None:
 
 def _resolve(
     ctx: SyncContext,
-    org: resource.Resource,
+    org: resource_pb.Resource,
     members: Sequence[Member],
     names: Callable[[str], str | None],
 ) -> OrganizationAccess:
@@ -293,7 +295,7 @@ def _resolve(
     return access
 
 
-def _members(ctx: SyncContext, org: resource.Resource) -> list[Member]:
+def _members(ctx: SyncContext, org: resource_pb.Resource) -> list[Member]:
     """The organization's memberships, read on their own when the sync's index leaves them
     in doubt (see MembershipIndex.needs_reread)."""
     org_id = org.id.resource
@@ -341,7 +343,7 @@ def _attributable(
     return read.members(org_id)
 
 
-def _members_count(org: resource.Resource) -> int | None:
+def _members_count(org: resource_pb.Resource) -> int | None:
     """Clerk's members_count from the GroupTrait profile the platform sends back, if any."""
     for trait in unpack_all(org.annotations, traits.GroupTrait):
         value = trait.profile.fields.get("members_count")
@@ -350,7 +352,7 @@ def _members_count(org: resource.Resource) -> int | None:
     return None
 
 
-def _role_set_key(ctx: SyncContext, org: resource.Resource) -> str | None:
+def _role_set_key(ctx: SyncContext, org: resource_pb.Resource) -> str | None:
     """Read from the GroupTrait profile the platform sends back; ask Clerk if it is absent."""
     for trait in unpack_all(org.annotations, traits.GroupTrait):
         if "role_set_key" in trait.profile.fields:
@@ -358,21 +360,21 @@ def _role_set_key(ctx: SyncContext, org: resource.Resource) -> str | None:
     return ctx.client.get_organization(org.id.resource).role_set_key
 
 
-def _bare(org: resource.Resource) -> resource.Resource:
+def _bare(org: resource_pb.Resource) -> resource_pb.Resource:
     """The organization as entitlements and grants reference it: id and name only."""
     return principal(ids.ORGANIZATION, org.id.resource, org.display_name)
 
 
-def _grantable_to(ctx: SyncContext) -> list[resource.ResourceType]:
+def _grantable_to(ctx: SyncContext) -> list[resource_pb.ResourceType]:
     user_type = ctx.resource_types.get(ids.USER)
     return [user_type] if user_type is not None else []
 
 
 def member_entitlement(
-    org: resource.Resource, grantable: list[resource.ResourceType]
-) -> entitlement.Entitlement:
+    org: resource_pb.Resource, grantable: list[resource_pb.ResourceType]
+) -> entitlement_pb.Entitlement:
     org_id = org.id.resource
-    return entitlement.Entitlement(
+    return entitlement_pb.Entitlement(
         resource=org,
         id=ids.entitlement_id(ids.ORGANIZATION, org_id, ids.MEMBER_SLUG),
         display_name=_clip_name(f"{org.display_name} member", org_id, "member.display_name"),
@@ -386,14 +388,14 @@ def member_entitlement(
 
 
 def role_entitlement(
-    org: resource.Resource, role: Role, grantable: list[resource.ResourceType]
-) -> entitlement.Entitlement:
+    org: resource_pb.Resource, role: Role, grantable: list[resource_pb.ResourceType]
+) -> entitlement_pb.Entitlement:
     """`organization:{org}:{role_id}` (the id keeps the stable role id), slug = the role key,
     named like the member entitlement: "{organization} {role}"."""
     org_id = org.id.resource
     name = role.name or role.key
     description = f"Holds the {name} role ({role.key}) in the {org.display_name} organization"
-    return entitlement.Entitlement(
+    return entitlement_pb.Entitlement(
         resource=org,
         id=ids.entitlement_id(ids.ORGANIZATION, org_id, role.id),
         display_name=_clip_name(f"{org.display_name} {name}", org_id, "role.display_name"),
@@ -417,10 +419,10 @@ def _grant_edges(
 
 
 def _build_grant(
-    edge: _Edge, granted: dict[str | None, entitlement.Entitlement], access: OrganizationAccess
-) -> grant.Grant:
+    edge: _Edge, granted: dict[str | None, entitlement_pb.Entitlement], access: OrganizationAccess
+) -> grant_pb.Grant:
     grant_id, role, member = edge
-    built = grant.Grant(
+    built = grant_pb.Grant(
         id=grant_id,
         entitlement=granted[role.id if role is not None else None],
         principal=principal(ids.USER, member.user_id, access.principal_name(member)),

@@ -12,7 +12,7 @@ from connector.c1.protocol import (
     MAX_NAME_BYTES,
     clip,
     pack,
-    resource,
+    resource_pb,
     resource_tree,
     set_timestamp_ms,
     struct,
@@ -31,30 +31,30 @@ from connector.model.base import (
 class OrganizationRoleBuilder(ResourceBuilder):
     type_id = ids.ORGANIZATION_ROLE
 
-    def resource_type(self) -> resource.ResourceType:
-        return resource.ResourceType(
+    def resource_type(self) -> resource_pb.ResourceType:
+        return resource_pb.ResourceType(
             id=self.type_id,
             display_name="Organization role",
             description="A role that organization members can hold, such as org:admin.",
-            traits=[resource.ResourceType.TRAIT_ROLE],
+            traits=[resource_pb.ResourceType.TRAIT_ROLE],
             annotations=[pack(resource_tree.SkipEntitlementsAndGrants())],
         )
 
     def prefetch(self, ctx: SyncContext) -> None:
         ctx.scope.start("catalog", ctx.load_catalog)
 
-    def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource.Resource]:
+    def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource_pb.Resource]:
         page = keyset_page(ctx.catalog().roles, lambda role: role.id, size, token, "roles")
         return Page([role_resource(role) for role in page.items], page.next_token)
 
-    def get_resource(self, ctx: SyncContext, resource_id: str) -> resource.Resource:
+    def get_resource(self, ctx: SyncContext, resource_id: str) -> resource_pb.Resource:
         role = ctx.catalog().role(resource_id)
         if role is None:
             raise ResourceNotFound(f"no organization role {resource_id}")
         return role_resource(role)
 
 
-def role_resource(role: Role) -> resource.Resource:
+def role_resource(role: Role) -> resource_pb.Resource:
     profile = struct(
         {
             "role_id": role.id,
@@ -65,8 +65,8 @@ def role_resource(role: Role) -> resource.Resource:
             "permissions": sorted(permission.key for permission in role.permissions),
         }
     )
-    built = resource.Resource(
-        id=resource.ResourceId(resource_type=ids.ORGANIZATION_ROLE, resource=role.id),
+    built = resource_pb.Resource(
+        id=resource_pb.ResourceId(resource_type=ids.ORGANIZATION_ROLE, resource=role.id),
         display_name=role_display_name(role),
         description=clip(
             role.description or "",

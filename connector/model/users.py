@@ -17,7 +17,7 @@ from connector.c1.protocol import (
     clip,
     fill_struct,
     pack,
-    resource,
+    resource_pb,
     resource_tree,
     set_timestamp_ms,
     traits,
@@ -34,16 +34,16 @@ _KIND = "users"
 class UserBuilder(ResourceBuilder):
     type_id = ids.USER
 
-    def resource_type(self) -> resource.ResourceType:
-        return resource.ResourceType(
+    def resource_type(self) -> resource_pb.ResourceType:
+        return resource_pb.ResourceType(
             id=self.type_id,
             display_name="User",
             description="A Clerk user of this instance.",
-            traits=[resource.ResourceType.TRAIT_USER],
+            traits=[resource_pb.ResourceType.TRAIT_USER],
             annotations=[pack(resource_tree.SkipEntitlementsAndGrants())],
         )
 
-    def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource.Resource]:
+    def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource_pb.Resource]:
         listed = listed_users(ctx.scope)
 
         def start() -> Listing[User]:
@@ -61,7 +61,7 @@ class UserBuilder(ResourceBuilder):
         listed.add(built)
         return Page(built, next_token)
 
-    def get_resource(self, ctx: SyncContext, resource_id: str) -> resource.Resource:
+    def get_resource(self, ctx: SyncContext, resource_id: str) -> resource_pb.Resource:
         return user_resource(ctx.client.get_user(resource_id))
 
 
@@ -174,14 +174,14 @@ def user_trait(user: User) -> traits.UserTrait:
 
 # The two Status enums share their names and numbers.
 _RESOURCE_STATUS = {
-    traits.UserTrait.Status.STATUS_ENABLED: resource.Resource.Status.STATUS_ENABLED,
-    traits.UserTrait.Status.STATUS_DISABLED: resource.Resource.Status.STATUS_DISABLED,
+    traits.UserTrait.Status.STATUS_ENABLED: resource_pb.Resource.Status.STATUS_ENABLED,
+    traits.UserTrait.Status.STATUS_DISABLED: resource_pb.Resource.Status.STATUS_DISABLED,
 }
 
 
-def user_resource(user: User) -> resource.Resource:
+def user_resource(user: User) -> resource_pb.Resource:
     trait = user_trait(user)
-    built = resource.Resource(display_name=display_name(user))
+    built = resource_pb.Resource(display_name=display_name(user))
     built.id.resource_type = ids.USER
     built.id.resource = user.id
     built.annotations.add().Pack(trait)

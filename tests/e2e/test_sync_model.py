@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from structlog.testing import capture_logs
 
-from connector.c1.protocol import grant_annotations, resource, traits, unpack_all
+from connector.c1.protocol import grant_annotations, resource_pb, traits, unpack_all
 from connector.demo import render_summary
 from connector.fake_clerk import FakeClerk, awkward, demo, generate
 from connector.fake_clerk import samples as s
@@ -208,7 +208,7 @@ def test_user_details_survive_the_wire() -> None:
     disabled_resources = {
         r.id.resource
         for r in result.resources
-        if r.status.status == resource.Resource.Status.STATUS_DISABLED
+        if r.status.status == resource_pb.Resource.Status.STATUS_DISABLED
     }
     expected_disabled = {
         u.id for u in data.users.values() if u.banned or u.locked or u.deprovisioned

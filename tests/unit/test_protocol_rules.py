@@ -7,13 +7,13 @@ from collections.abc import Callable
 import pytest
 from google.protobuf import any_pb2
 
-from connector.c1.protocol import entitlement, grant, pack, resource, traits
+from connector.c1.protocol import entitlement_pb, grant_pb, pack, resource_pb, traits
 from connector.c1.rules import is_email_address, violations
 
-Breaker = Callable[[grant.Grant], None]
+Breaker = Callable[[grant_pb.Grant], None]
 
 
-def valid_user() -> resource.Resource:
+def valid_user() -> resource_pb.Resource:
     trait = traits.UserTrait(
         account_type=traits.UserTrait.ACCOUNT_TYPE_HUMAN,
         status=traits.UserTrait.Status(status=traits.UserTrait.Status.STATUS_ENABLED),
@@ -21,47 +21,48 @@ def valid_user() -> resource.Resource:
     trait.emails.add(address="ada@example.com", is_primary=True)
     trait.emails.add(address="ada.l@example.org", is_primary=False)
     trait.created_at.FromMilliseconds(1_700_000_000_000)
-    user = resource.Resource(
-        id=resource.ResourceId(resource_type="user", resource="user_1"),
+    user = resource_pb.Resource(
+        id=resource_pb.ResourceId(resource_type="user", resource="user_1"),
         display_name="Ada",
         annotations=[pack(trait)],
     )
-    user.status.status = resource.Resource.Status.STATUS_ENABLED
+    user.status.status = resource_pb.Resource.Status.STATUS_ENABLED
     user.created_at.FromMilliseconds(1_700_000_000_000)
     return user
 
 
-def user_type() -> resource.ResourceType:
-    return resource.ResourceType(
-        id="user", display_name="User", traits=[resource.ResourceType.TRAIT_USER]
+def user_type() -> resource_pb.ResourceType:
+    return resource_pb.ResourceType(
+        id="user", display_name="User", traits=[resource_pb.ResourceType.TRAIT_USER]
     )
 
 
-def valid_grant() -> grant.Grant:
-    org = resource.Resource(
-        id=resource.ResourceId(resource_type="organization", resource="org_1"), display_name="Acme"
+def valid_grant() -> grant_pb.Grant:
+    org = resource_pb.Resource(
+        id=resource_pb.ResourceId(resource_type="organization", resource="org_1"),
+        display_name="Acme",
     )
-    granted = entitlement.Entitlement(
+    granted = entitlement_pb.Entitlement(
         resource=org,
         id="organization:org_1:member",
         display_name="Acme member",
-        purpose=entitlement.Entitlement.PURPOSE_VALUE_ASSIGNMENT,
+        purpose=entitlement_pb.Entitlement.PURPOSE_VALUE_ASSIGNMENT,
         grantable_to=[user_type()],
         slug="member",
     )
-    return grant.Grant(
+    return grant_pb.Grant(
         id="organization:org_1:member:user:user_1", entitlement=granted, principal=valid_user()
     )
 
 
-def user_trait(item: grant.Grant) -> traits.UserTrait:
+def user_trait(item: grant_pb.Grant) -> traits.UserTrait:
     trait = traits.UserTrait()
     item.principal.annotations[0].Unpack(trait)
     return trait
 
 
 def edit_trait(edit: Callable[[traits.UserTrait], None]) -> Breaker:
-    def breaker(item: grant.Grant) -> None:
+    def breaker(item: grant_pb.Grant) -> None:
         trait = user_trait(item)
         edit(trait)
         item.principal.annotations[0].Pack(trait)
@@ -86,7 +87,7 @@ def test_limits_are_bytes_not_characters() -> None:
 
 
 def _set(path: str, value: object) -> Breaker:
-    def breaker(item: grant.Grant) -> None:
+    def breaker(item: grant_pb.Grant) -> None:
         *parents, name = path.split(".")
         target: object = item
         for parent in parents:
@@ -97,7 +98,7 @@ def _set(path: str, value: object) -> Breaker:
 
 
 def _clear(path: str) -> Breaker:
-    def breaker(item: grant.Grant) -> None:
+    def breaker(item: grant_pb.Grant) -> None:
         *parents, name = path.split(".")
         target: object = item
         for parent in parents:
@@ -139,23 +140,23 @@ def _trait_details(trait: traits.UserTrait) -> None:
     trait.status.details = "x" * 1025
 
 
-def _duplicate_trait(item: grant.Grant) -> None:
-    item.entitlement.grantable_to[0].traits.append(resource.ResourceType.TRAIT_USER)
+def _duplicate_trait(item: grant_pb.Grant) -> None:
+    item.entitlement.grantable_to[0].traits.append(resource_pb.ResourceType.TRAIT_USER)
 
 
-def _undefined_trait(item: grant.Grant) -> None:
+def _undefined_trait(item: grant_pb.Grant) -> None:
     item.entitlement.grantable_to[0].traits.append(99)  # type: ignore[arg-type]
 
 
-def _long_type_description(item: grant.Grant) -> None:
+def _long_type_description(item: grant_pb.Grant) -> None:
     item.entitlement.grantable_to[0].description = "d" * 4097
 
 
-def _empty_type_id(item: grant.Grant) -> None:
+def _empty_type_id(item: grant_pb.Grant) -> None:
     item.entitlement.grantable_to[0].id = ""
 
 
-def _garbled_annotation(item: grant.Grant) -> None:
+def _garbled_annotation(item: grant_pb.Grant) -> None:
     item.principal.annotations.append(
         any_pb2.Any(type_url="type.googleapis.com/c1.connector.v2.UserTrait", value=b"\xff\xff")
     )
@@ -241,7 +242,7 @@ def test_each_rule_is_caught(breaker: Breaker, expected: str) -> None:
 
 
 def test_resource_type_rules_on_a_resource_type_itself() -> None:
-    bad = resource.ResourceType(id="", display_name="n" * 1025)
+    bad = resource_pb.ResourceType(id="", display_name="n" * 1025)
     assert violations(bad) == [
         "ResourceType.id: empty, must be 1-1024 bytes",
         "ResourceType.display_name: 1025 bytes, at most 1024",

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from connector.c1.protocol import reset_adjustments, resource, traits, unpack_all
+from connector.c1.protocol import reset_adjustments, resource_pb, traits, unpack_all
 from connector.c1.rules import violations
 from connector.clerk import User
 from connector.model.users import user_resource
@@ -27,7 +27,7 @@ def make_user(**fields: Any) -> User:
     return User.model_validate(base)
 
 
-def trait_of(res: resource.Resource) -> traits.UserTrait:
+def trait_of(res: resource_pb.Resource) -> traits.UserTrait:
     (trait,) = unpack_all(res.annotations, traits.UserTrait)
     return trait
 
@@ -75,7 +75,7 @@ def test_banned_locked_and_deprovisioned_are_disabled_with_details() -> None:
     trait = trait_of(res)
     assert trait.status.status == traits.UserTrait.Status.STATUS_DISABLED
     assert trait.status.details == "banned, locked (lockout expires in 600 s), deprovisioned"
-    assert res.status.status == resource.Resource.Status.STATUS_DISABLED
+    assert res.status.status == resource_pb.Resource.Status.STATUS_DISABLED
 
 
 def test_active_user_is_enabled() -> None:
