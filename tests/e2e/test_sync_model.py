@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
 
 from connector.c1.protocol import grant_annotations, resource_pb, traits, unpack_all
+from connector.c1.rules import violations
 from connector.demo import render_summary
 from connector.fake_clerk import FakeClerk, awkward, demo, generate
 from connector.fake_clerk import samples as s
@@ -129,6 +132,15 @@ def test_role_outside_the_set_still_gets_an_entitlement() -> None:
     }
     # The restricted set does not include legacy roles: no entitlement for them there.
     assert f"organization:{s.ORG_RESTRICTED}:{s.ROLE_LEGACY_ADMIN}" not in entitlements
+
+
+@pytest.mark.parametrize("dataset", [awkward, demo])
+def test_every_message_of_a_sync_passes_the_platforms_rules(dataset: Callable[[], Any]) -> None:
+    with running(dataset()) as c:
+        result = run_sync(c.channel)
+    messages = [*result.resource_types, *result.resources, *result.entitlements, *result.grants]
+    assert {item.id for item in result.grants}
+    assert [(item, violations(item)) for item in messages if violations(item)] == []
 
 
 def test_role_grants_carry_the_membership_metadata() -> None:
