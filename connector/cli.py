@@ -16,7 +16,7 @@ import grpc
 from connector import __version__
 from connector.clerk import ClerkError
 from connector.logs import configure_logging, redact
-from connector.server.app import (
+from connector.server.process import (
     build_connector,
     clerk_client,
     in_process_server,

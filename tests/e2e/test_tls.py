@@ -21,7 +21,7 @@ from structlog.testing import capture_logs
 
 from connector.fake_clerk import FakeClerk, awkward
 from connector.platform.syncer import run_sync
-from connector.server.app import RunningServer, build_connector, clerk_client, serving
+from connector.server.process import RunningServer, build_connector, clerk_client, serving
 from connector.server.tls import ClientTls, is_loopback, open_channel
 from connector.settings import ServerTls, SettingsError, load_settings
 from tests.e2e.certs import Authority, Issued, authority
