@@ -217,8 +217,8 @@ def _counts_table(counts: dict[str, dict[str, int]]) -> str:
 
 
 def _fake_clerk(args: argparse.Namespace) -> int:
-    from connector.fake_clerk import dataset as datasets
-    from connector.fake_clerk.server import RateLimit, serve
+    from connector.fake_clerk import RateLimit, serve
+    from connector.fake_clerk import data as datasets
 
     configure_logging(LogLevel.INFO, LogFormat.AUTO)
     if args.dataset == "generated":

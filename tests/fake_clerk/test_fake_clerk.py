@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from connector.fake_clerk import FakeClerk, awkward, generate, samples
-from connector.fake_clerk.dataset import Dataset, Membership, User
+from connector.fake_clerk import FakeClerk, awkward, generate
+from connector.fake_clerk.data import Dataset, Membership, User, samples
 from tests.fake_clerk.fake_clerk_testkit import (
     check_schema,
     clerk_error,

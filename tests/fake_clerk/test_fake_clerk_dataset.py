@@ -10,8 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from connector.fake_clerk import samples
-from connector.fake_clerk.dataset import (
+from connector.fake_clerk.data import (
     Dataset,
     Membership,
     Organization,
@@ -19,6 +18,7 @@ from connector.fake_clerk.dataset import (
     awkward,
     demo,
     generate,
+    samples,
 )
 
 PREFIXES = {"users": "user_", "organizations": "org_", "memberships": "orgmem_"}

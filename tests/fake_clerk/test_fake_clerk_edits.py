@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from connector.fake_clerk import Churn, CreatedAtEdits, Direction, generate
-from connector.fake_clerk.dataset import Dataset, EmailAddress, User
+from connector.fake_clerk.data import Dataset, EmailAddress, User
 from tests.fake_clerk.fake_clerk_testkit import get_json, running, walk_offset
 
 

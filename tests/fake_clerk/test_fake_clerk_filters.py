@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from connector.fake_clerk import CursorGone, FakeClerk, generate
-from connector.fake_clerk.dataset import Dataset, Membership, User
+from connector.fake_clerk.data import Dataset, Membership, User
 from tests.fake_clerk.fake_clerk_testkit import (
     clerk_error,
     get_json,

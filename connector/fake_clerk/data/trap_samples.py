@@ -50,7 +50,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import replace
 
-from connector.fake_clerk.records import (
+from connector.fake_clerk.data.records import (
     TIMESTAMP_MAX_MS,
     TIMESTAMP_MIN_MS,
     EmailAddress,
@@ -62,7 +62,7 @@ from connector.fake_clerk.records import (
     RoleSet,
     User,
 )
-from connector.fake_clerk.store import Dataset
+from connector.fake_clerk.data.store import Dataset
 
 T0 = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 MINUTE = 60_000

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from connector.fake_clerk.records import (
+from connector.fake_clerk.data.records import (
     EmailAddress,
     EnterpriseAccount,
     ExternalAccount,
@@ -61,7 +61,7 @@ from connector.fake_clerk.records import (
     SamlAccount,
     User,
 )
-from connector.fake_clerk.store import Dataset
+from connector.fake_clerk.data.store import Dataset
 
 T0 = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 MINUTE = 60_000

@@ -20,9 +20,14 @@ from functools import partial
 from typing import Any
 from urllib.parse import unquote
 
-from connector.fake_clerk import render
-from connector.fake_clerk.errors import invalid_param, not_found
-from connector.fake_clerk.faults import (
+from connector.fake_clerk.api import render
+from connector.fake_clerk.api.errors import invalid_param, not_found
+from connector.fake_clerk.api.filters import CreatedAtRange, narrow
+from connector.fake_clerk.api.fragments import Encoded, FragmentCache, json_array, json_envelope
+from connector.fake_clerk.api.listing import CursorKey, Listing, Shuffled, Sorted, TiesShuffled
+from connector.fake_clerk.api.paging import select
+from connector.fake_clerk.api.params import Order, Query
+from connector.fake_clerk.behaviour.faults import (
     ORDER_KINDS,
     PAGING_KINDS,
     CursorGone,
@@ -30,15 +35,10 @@ from connector.fake_clerk.faults import (
     Hit,
     Unordered,
 )
-from connector.fake_clerk.filters import CreatedAtRange, narrow
-from connector.fake_clerk.fragments import Encoded, FragmentCache, json_array, json_envelope
-from connector.fake_clerk.listing import CursorKey, Listing, Shuffled, Sorted, TiesShuffled
-from connector.fake_clerk.ordering import ORDERINGS, tie_key
-from connector.fake_clerk.paging import select
-from connector.fake_clerk.params import Order, Query
-from connector.fake_clerk.records import Membership, Organization, User
-from connector.fake_clerk.store import Collection as CollectionName
-from connector.fake_clerk.store import Dataset, SortedView
+from connector.fake_clerk.data.ordering import ORDERINGS, tie_key
+from connector.fake_clerk.data.records import Membership, Organization, User
+from connector.fake_clerk.data.store import Collection as CollectionName
+from connector.fake_clerk.data.store import Dataset, SortedView
 
 DEFAULT_ORDER = "-created_at"
 _PAGING = tuple(PAGING_KINDS)

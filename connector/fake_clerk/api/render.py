@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.fake_clerk.records import (
+from connector.fake_clerk.data.records import (
     EmailAddress,
     EnterpriseAccount,
     ExternalAccount,
@@ -25,7 +25,7 @@ from connector.fake_clerk.records import (
     SamlAccount,
     User,
 )
-from connector.fake_clerk.store import Dataset
+from connector.fake_clerk.data.store import Dataset
 
 JsonObject = dict[str, Any]
 

@@ -18,7 +18,7 @@ import dataclasses
 import itertools
 import random
 
-from connector.fake_clerk.records import (
+from connector.fake_clerk.data.records import (
     EmailAddress,
     ExternalAccount,
     Membership,
@@ -31,8 +31,8 @@ from connector.fake_clerk.records import (
     SamlAccount,
     User,
 )
-from connector.fake_clerk.store import Dataset
-from connector.fake_clerk.trap_samples import sprinkle
+from connector.fake_clerk.data.store import Dataset
+from connector.fake_clerk.data.trap_samples import sprinkle
 
 EPOCH_MS = 1_672_531_200_000  # 2023-01-01T00:00:00Z: the first generated row
 DAY_MS = 86_400_000

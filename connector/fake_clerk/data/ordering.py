@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from connector.fake_clerk.records import Membership, Organization, User
+from connector.fake_clerk.data.records import Membership, Organization, User
 
 if TYPE_CHECKING:
-    from connector.fake_clerk.store import Dataset
+    from connector.fake_clerk.data.store import Dataset
 
 SortKey = tuple[Any, ...]
 KeyFunc = Callable[["Dataset", Any], SortKey]

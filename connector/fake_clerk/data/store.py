@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
-from connector.fake_clerk.ordering import ORDERINGS
-from connector.fake_clerk.records import (
+from connector.fake_clerk.data.ordering import ORDERINGS
+from connector.fake_clerk.data.records import (
     TIMESTAMP_MAX_MS,
     Membership,
     Organization,

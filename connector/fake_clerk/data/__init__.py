@@ -1,4 +1,6 @@
-"""The fake Clerk's data, in one import: the `Dataset` store, its records and three builders.
+"""The fake Clerk's data, in one import: the `Dataset` store (`store`, with the sort keys of
+`ordering`), its records (`records`) and the instances to start from. It imports nothing else of
+the fake: faults, hooks and the HTTP side build on it, never the other way round.
 
 - `generate(users=, organizations=, memberships=, seed=0, roles=5)`: large and deterministic.
 - `awkward()`: small and hand-written, one of every edge case (see `samples` for the ids).
@@ -12,7 +14,7 @@ Churn tests mutate a dataset while a client pages through it: `add_user`, `repla
 and `next_created_at()` for fresh rows.
 """
 
-from connector.fake_clerk.records import (
+from connector.fake_clerk.data.records import (
     EmailAddress,
     EnterpriseAccount,
     ExternalAccount,
@@ -27,10 +29,10 @@ from connector.fake_clerk.records import (
     SamlAccount,
     User,
 )
-from connector.fake_clerk.samples import awkward, demo
-from connector.fake_clerk.store import Collection, Dataset, SortedView
-from connector.fake_clerk.synthetic import generate
-from connector.fake_clerk.trap_samples import traps
+from connector.fake_clerk.data.samples import awkward, demo
+from connector.fake_clerk.data.store import Collection, Dataset, SortedView
+from connector.fake_clerk.data.synthetic import generate
+from connector.fake_clerk.data.trap_samples import traps
 
 __all__ = [
     "Collection",

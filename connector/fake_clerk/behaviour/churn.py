@@ -29,8 +29,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TypeVar
 
-from connector.fake_clerk.records import EmailAddress, Membership, Organization, User
-from connector.fake_clerk.store import Dataset
+from connector.fake_clerk.data.records import EmailAddress, Membership, Organization, User
+from connector.fake_clerk.data.store import Dataset
 
 RequestHook = Callable[[str], None]
 """Called with the route name (e.g. `GET /users`) as each request arrives, before anything else."""
