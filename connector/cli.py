@@ -22,7 +22,7 @@ from connector.server.app import (
     in_process_server,
     serve_until_signalled,
 )
-from connector.server.tls import ClientTls, open_channel
+from connector.server.tls import ClientTls, open_channel, server_tls
 from connector.settings import (
     DEFAULT_LISTEN,
     LogFormat,
@@ -116,7 +116,7 @@ def _settings(**overrides: object) -> Settings:
 def _serve(args: argparse.Namespace) -> int:
     overrides = {"CONNECTOR_LISTEN": args.listen} if args.listen else {}
     settings = _settings(**overrides)
-    tls = settings.server_tls()
+    tls = server_tls(settings)
     with clerk_client(settings) as client:
         serve_until_signalled(
             build_connector(settings, client),

@@ -26,8 +26,8 @@ from connector.model.users import UserBuilder
 from connector.server.health import RECHECK_SECONDS, KeyHealth, KeyRechecker
 from connector.server.metrics import ConnectorMetrics, MetricsServer
 from connector.server.service import Connector, add_servicers, ignore_rpc
-from connector.server.tls import bind
-from connector.settings import ServerTls, Settings
+from connector.server.tls import ServerTls, bind
+from connector.settings import Settings
 
 log = structlog.get_logger(__name__)
 
