@@ -80,11 +80,36 @@ class Settings(BaseSettings):
     )
     # Plaintext on a non-loopback address is refused unless this says it is on purpose.
     allow_insecure: bool = Field(default=False, validation_alias="CONNECTOR_ALLOW_INSECURE")
+    # How `health` dials a TLS listener when its --tls-* flags are absent (the container's probe
+    # has no flags). Empty means unset.
+    health_tls_ca_file: Path | None = Field(
+        default=None, validation_alias="CONNECTOR_HEALTH_TLS_CA_FILE"
+    )
+    health_tls_cert_file: Path | None = Field(
+        default=None, validation_alias="CONNECTOR_HEALTH_TLS_CERT_FILE"
+    )
+    health_tls_key_file: Path | None = Field(
+        default=None, validation_alias="CONNECTOR_HEALTH_TLS_KEY_FILE"
+    )
+    health_tls_server_name: str | None = Field(
+        default=None, validation_alias="CONNECTOR_HEALTH_TLS_SERVER_NAME"
+    )
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
     def _lowercase(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator(
+        "health_tls_ca_file",
+        "health_tls_cert_file",
+        "health_tls_key_file",
+        "health_tls_server_name",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("clerk_api_url")
     @classmethod
@@ -167,6 +192,11 @@ def _host_port(value: str, message: str) -> str:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(message)
     return value
+
+
+def variable(field: str) -> str:
+    """The environment variable of a `Settings` field, for messages and help texts."""
+    return str(Settings.model_fields[field].validation_alias)
 
 
 def load_settings(**overrides: object) -> Settings:

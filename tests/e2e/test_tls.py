@@ -19,6 +19,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from structlog.testing import capture_logs
 
+from connector.cli import main
 from connector.fake_clerk import FakeClerk, awkward
 from connector.platform.syncer import run_sync
 from connector.server.app import RunningServer, build_connector, clerk_client, serving
@@ -208,6 +209,19 @@ def test_client_tls_names_the_flag_at_fault(pki: Pki, tmp_path: Path) -> None:
 
 
 # --- the command line, as the container and an operator run it ---------------------------
+
+
+def test_health_names_the_setting_or_flag_of_an_unusable_tls_file(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CONNECTOR_HEALTH_TLS_CA_FILE", str(tmp_path / "absent.pem"))
+    prefix = "clerk-connector: configuration error: "
+    assert main(["health", "--address", "127.0.0.1:1"]) == 2
+    assert capsys.readouterr().err.startswith(f"{prefix}CONNECTOR_HEALTH_TLS_CA_FILE: cannot read")
+    # A flag wins over its setting, and is the one named.
+    flag = ["--tls-ca", str(tmp_path / "other.pem")]
+    assert main(["health", "--address", "127.0.0.1:1", *flag]) == 2
+    assert capsys.readouterr().err.startswith(f"{prefix}--tls-ca: cannot read")
 
 
 def probe_env(pki: Pki, port: int, fake: FakeClerk) -> dict[str, str]:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.settings import LogFormat, SettingsError, load_settings
+from connector.settings import LogFormat, SettingsError, load_settings, variable
 
 CANARY = "sk_test_CANARYsettings0000000000"
 TLS_VARIABLES = [
@@ -171,3 +171,24 @@ def test_incomplete_tls_settings_are_refused(
     with pytest.raises(SettingsError) as caught:
         load_settings()
     assert str(caught.value).startswith(message)
+
+
+def test_health_tls_settings_are_read_and_empty_means_unset(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert load_settings().health_tls_ca_file is None
+    monkeypatch.setenv("CONNECTOR_HEALTH_TLS_CA_FILE", str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("CONNECTOR_HEALTH_TLS_SERVER_NAME", "connector.example")
+    monkeypatch.setenv("CONNECTOR_HEALTH_TLS_CERT_FILE", "")
+    monkeypatch.setenv("CONNECTOR_HEALTH_TLS_KEY_FILE", "  ")
+    settings = load_settings()
+    assert settings.health_tls_ca_file == tmp_path / "ca.pem"
+    assert settings.health_tls_server_name == "connector.example"
+    assert (settings.health_tls_cert_file, settings.health_tls_key_file) == (None, None)
+
+
+def test_variable_names_the_environment_variable_of_a_field() -> None:
+    assert variable("health_tls_ca_file") == "CONNECTOR_HEALTH_TLS_CA_FILE"
+    assert variable("listen") == "CONNECTOR_LISTEN"
+    with pytest.raises(KeyError):
+        variable("no_such_setting")
