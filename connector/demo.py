@@ -13,8 +13,8 @@ from pathlib import Path
 
 import grpc
 
-from connector.fake_clerk import dataset as datasets
-from connector.fake_clerk.server import FakeClerk
+from connector.fake_clerk import FakeClerk
+from connector.fake_clerk import data as datasets
 from connector.logs import configure_logging
 from connector.model import types
 from connector.platform.syncer import SyncResult, run_sync

@@ -22,8 +22,8 @@ from connector.clerk.paging import ignore_evidence
 from connector.server.compose import Connector, build_connector, clerk_client
 from connector.server.health import RECHECK_SECONDS, KeyHealth, KeyRechecker
 from connector.server.metrics import ConnectorMetrics, MetricsServer
-from connector.server.tls import bind
-from connector.settings import ServerTls, Settings
+from connector.server.tls import ServerTls, bind
+from connector.settings import Settings
 
 log = structlog.get_logger(__name__)
 

@@ -25,7 +25,7 @@ from connector.c1.protocol import (
     resource_pb,
 )
 from connector.fake_clerk import FakeClerk, awkward
-from connector.fake_clerk import samples as s
+from connector.fake_clerk.data import samples as s
 from tests.e2e.harness import TEST_KEY, Connected, connector_for
 from tests.property.settings import FEW, PROPERTY
 
