@@ -406,5 +406,17 @@ def _build_grant(
         if resolved is None and member.permissions:
             # An unresolved key still carries rights: show the reviewer which.
             metadata["permissions"] = member.permission_keys()
+        elif resolved is not None and member.permissions:
+            # A membership listing rights its role lacks (a stale read, a role being edited):
+            # the reviewer sees the difference rather than the resolved role alone.
+            beyond = _beyond_role(member, resolved)
+            if beyond:
+                metadata["permissions_beyond_role"] = beyond
         built.annotations.append(pack(grant_annotations.GrantMetadata(metadata=struct(metadata))))
     return built
+
+
+def _beyond_role(member: Member, role: Role) -> list[str]:
+    """The membership's permission keys that its resolved role does not carry, sorted."""
+    held = {permission.key for permission in role.permissions}
+    return sorted(key for key in set(member.permission_keys()) if key not in held)
