@@ -241,12 +241,15 @@ def _stats(result: SyncResult) -> dict[str, int]:
 
 
 def _report_asset(result: SyncResult) -> bytes:
+    # Listings end in whatever order the connector's concurrent reads finish: sorted, so the
+    # same data gives the same file.
+    listings = sorted(result.listings(), key=lambda item: json.dumps(item, sort_keys=True))
     document = {
         "format_version": REPORT_FORMAT_VERSION,
         "sdk_version": result.sdk_version,
         "skipped": result.skipped,
         "calls": dict(result.calls),
-        "report": result.report,
+        "report": {**result.report, "listings": listings},
     }
     return json.dumps(document, sort_keys=True, ensure_ascii=False).encode("utf-8")
 

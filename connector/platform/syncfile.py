@@ -114,9 +114,12 @@ def _load_json(path: Path) -> SyncFile:
     except UnicodeDecodeError:
         raise SyncFileError(path, "not UTF-8 JSON") from None
     except json.JSONDecodeError as exc:
-        end = "truncated" if exc.pos >= len(exc.doc) - 1 else "malformed"
+        # Cut short: the error is at the very end, or a string runs into the end.
+        cut = exc.pos >= len(exc.doc.rstrip()) - 1 or exc.msg.startswith("Unterminated string")
         raise SyncFileError(
-            path, f"{end} JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            path,
+            f"{'truncated' if cut else 'malformed'} JSON "
+            f"(line {exc.lineno}, column {exc.colno}: {exc.msg})",
         ) from None
     if not isinstance(document, dict):
         raise SyncFileError(path, "JSON, but not a clerk-connector sync (not an object)")
