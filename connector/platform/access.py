@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 from google.protobuf import any_pb2, struct_pb2, timestamp_pb2
 
@@ -65,7 +66,7 @@ class Role:
     name: str
     permissions: tuple[str, ...]
 
-    @property
+    @cached_property
     def admin_permissions(self) -> tuple[str, ...]:
         return tuple(key for key in self.permissions if is_admin_permission(key))
 
@@ -78,7 +79,7 @@ class Role:
         return self.name or self.key or self.id
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Membership:
     organization_id: str
     user_id: str
@@ -87,12 +88,14 @@ class Membership:
     role: Role | None  # None: the key resolved to no role
     listed_permissions: tuple[str, ...] = ()  # what an unresolved key's membership lists
     beyond_role: tuple[str, ...] = ()  # what a resolved membership lists beyond its role
+    admin_permissions: tuple[str, ...] = field(init=False)
 
-    @property
-    def admin_permissions(self) -> tuple[str, ...]:
+    def __post_init__(self) -> None:
         if self.role is not None:
-            return self.role.admin_permissions
-        return tuple(key for key in self.listed_permissions if is_admin_permission(key))
+            self.admin_permissions = self.role.admin_permissions
+        else:
+            listed = self.listed_permissions
+            self.admin_permissions = tuple(key for key in listed if is_admin_permission(key))
 
     @property
     def admin_level(self) -> bool:
@@ -163,31 +166,29 @@ def read_access(result: SyncResult) -> Access:
             role_profiles[rid] = _role_profile(res)
 
     carried: dict[str, set[str]] = defaultdict(set)  # role id -> permission keys
-    member_grants = []
+    member_grants = []  # (org id, user id, grant)
     role_of: dict[tuple[str, str], tuple[str, str]] = {}  # (org, user) -> role id, role name
-    for item in result.grants:
-        owner = item.entitlement.resource.id
+    for item in result.grants:  # the largest list: each protobuf field is read once
+        ent = item.entitlement
+        owner = ent.resource.id
+        owner_type, owner_id = owner.resource_type, owner.resource
         who = item.principal.id
-        if owner.resource_type == ids.ORGANIZATION_PERMISSION:
-            if who.resource_type == ids.ORGANIZATION_ROLE:
-                carried[who.resource].add(permission_keys.get(owner.resource, owner.resource))
-        elif owner.resource_type == ids.ORGANIZATION and who.resource_type == ids.USER:
-            if item.entitlement.slug == ids.MEMBER_SLUG:
-                member_grants.append(item)
+        who_type, who_id = who.resource_type, who.resource
+        if owner_type == ids.ORGANIZATION and who_type == ids.USER:
+            slug = ent.slug
+            if slug == ids.MEMBER_SLUG:
+                member_grants.append((owner_id, who_id, item))
             else:
-                role_of[(owner.resource, who.resource)] = (
-                    item.entitlement.slug,
-                    item.entitlement.display_name,
-                )
+                role_of[(owner_id, who_id)] = (slug, ent.display_name)
+        elif owner_type == ids.ORGANIZATION_PERMISSION and who_type == ids.ORGANIZATION_ROLE:
+            carried[who_id].add(permission_keys.get(owner_id, owner_id))
 
     for role_id in {*role_profiles, *carried}:
         key, listed, name = role_profiles.get(role_id, ("", (), ""))
         keys = sorted({*listed, *carried.get(role_id, set())})
         access.roles[role_id] = Role(role_id, key, name, tuple(keys))
 
-    for item in member_grants:
-        org_id = item.entitlement.resource.id.resource
-        user_id = item.principal.id.resource
+    for org_id, user_id, item in member_grants:
         facts = _metadata(item.annotations)
         role_id = _text(facts, "role_id") or role_of.get((org_id, user_id), ("", ""))[0]
         role = None

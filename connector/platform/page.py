@@ -53,18 +53,22 @@ def table(
     rows: Sequence[Sequence[CellLike]],
     *,
     limit: int,
+    total: int | None = None,
     full_copy: str = "",
     filter_box: bool = False,
     numeric: Sequence[str] = (),
 ) -> str:
-    """A sortable table of at most `limit` rows; the note names `full_copy` (a CSV) when cut."""
+    """A sortable table of at most `limit` rows; the note names `full_copy` (a CSV) when cut.
+
+    `total` is the number of rows there are when the caller built only the first `limit`."""
+    total = len(rows) if total is None else total
     parts = []
     if filter_box:
         parts.append(
             f'<p class="filter"><input type="search" data-filter="{esc(table_id)}" '
             f'placeholder="Filter these rows" aria-label="Filter {esc(table_id)}">'
-            f'<output id="{esc(table_id)}-count">{min(len(rows), limit)} of '
-            f"{min(len(rows), limit)} rows</output></p>"
+            f'<output id="{esc(table_id)}-count">{min(total, limit)} of '
+            f"{min(total, limit)} rows</output></p>"
         )
     head = "".join(
         f'<th scope="col"{" class=num" if name in numeric else ""}>{esc(name)}</th>'
@@ -78,11 +82,9 @@ def table(
         f'<table id="{esc(table_id)}"><thead><tr>{head}</tr></thead>'
         f"<tbody>\n{body}\n</tbody></table>"
     )
-    if len(rows) > limit:
+    if total > limit:
         where = f"; every row is in {esc(full_copy)}" if full_copy else ""
-        parts.append(
-            f'<p class="note">Showing the first {limit:,} of {len(rows):,} rows{where}.</p>'
-        )
+        parts.append(f'<p class="note">Showing the first {limit:,} of {total:,} rows{where}.</p>')
     return "".join(parts)
 
 

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
+from itertools import islice
 from pathlib import Path
 from typing import BinaryIO
 
 from connector import __version__
-from connector.platform.access import Access, Membership, Role, read_access
+from connector.platform.access import Access, Membership, Organization, Role, User, read_access
 from connector.platform.files import write_all
 from connector.platform.findings import Finding, Thresholds, find_risks
 from connector.platform.page import Cell, CellLike, esc, page, table
@@ -41,6 +43,35 @@ class Report:
     thresholds: Thresholds
     access: Access
     findings: list[Finding]
+
+    @cached_property
+    def members(self) -> list[tuple[Organization, list[Membership]]]:
+        """Every organization by name, with its memberships by member name."""
+        access = self.access
+        by_org = access.by_organization()
+        names = {uid: user.name.casefold() for uid, user in access.users.items()}
+        orgs = sorted(by_org, key=lambda oid: (access.organization(oid).name.casefold(), oid))
+        return [
+            (
+                access.organization(oid),
+                sorted(by_org[oid], key=lambda m: (names.get(m.user_id, m.user_id), m.user_id)),
+            )
+            for oid in orgs
+        ]
+
+    @cached_property
+    def users(self) -> list[tuple[User, list[str]]]:
+        """Every user by name, with the `organization: role` they hold, sorted."""
+        access = self.access
+        by_user = access.by_user()
+        return [
+            (user, _held(access, by_user.get(user.id, [])))
+            for user in sorted(access.users.values(), key=lambda u: (u.name.casefold(), u.id))
+        ]
+
+    @property
+    def membership_rows(self) -> int:
+        return sum(max(len(members), 1) for _, members in self.members)
 
     def summary(self) -> str:
         """The findings as the command line prints them: one line each, with its count."""
@@ -60,8 +91,8 @@ def write_report(report: Report, out_dir: Path, *, html_rows: int = DEFAULT_HTML
     """Write the CSVs and then the page; returns the page's path."""
     page_path = out_dir / HTML_NAME
     writers: dict[Path, Callable[[BinaryIO], None]] = {
-        out_dir / "organizations.csv": _csv(_organization_rows(report.access)),
-        out_dir / "users.csv": _csv(_user_rows(report.access)),
+        out_dir / "organizations.csv": _csv(_organization_rows(report)),
+        out_dir / "users.csv": _csv(_user_rows(report)),
         out_dir / "roles.csv": _csv(_role_rows(report.access)),
         out_dir / "findings.csv": _csv(_finding_rows(report.findings)),
         page_path: lambda handle: _write_text(handle, render_html(report, html_rows)),
@@ -102,29 +133,16 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-def _sorted_members(access: Access) -> list[tuple[str, list[Membership]]]:
-    by_org = access.by_organization()
-    orgs = sorted(by_org, key=lambda oid: (access.organization(oid).name.casefold(), oid))
-    return [
-        (
-            oid,
-            sorted(by_org[oid], key=lambda m: (access.user(m.user_id).name.casefold(), m.user_id)),
-        )
-        for oid in orgs
-    ]
-
-
-def _organization_rows(access: Access) -> Iterable[Sequence[object]]:
+def _organization_rows(report: Report) -> Iterable[Sequence[object]]:
     yield (
         "organization_id", "organization", "slug", "user_id", "user", "user_status",
         "membership_id", "role_id", "role_key", "role", "admin_level", "role_permissions",
     )  # fmt: skip
-    for org_id, members in _sorted_members(access):
-        org = access.organization(org_id)
+    for org, members in report.members:
         if not members:
             yield (org.id, org.name, org.slug, "", "", "", "", "", "", "", "", "")
         for m in members:
-            user = access.user(m.user_id)
+            user = report.access.user(m.user_id)
             yield (
                 org.id, org.name, org.slug, user.id, user.name, user.status, m.membership_id,
                 m.role.id if m.role else "", m.role_key, m.role_label, _yes(m.admin_level),
@@ -132,14 +150,12 @@ def _organization_rows(access: Access) -> Iterable[Sequence[object]]:
             )  # fmt: skip
 
 
-def _user_rows(access: Access) -> Iterable[Sequence[object]]:
+def _user_rows(report: Report) -> Iterable[Sequence[object]]:
     yield (
         "user_id", "user", "email", "status", "mfa", "sso", "last_sign_in", "organizations",
         "memberships",
     )  # fmt: skip
-    by_user = access.by_user()
-    for user in sorted(access.users.values(), key=lambda u: (u.name.casefold(), u.id)):
-        held = _held(access, by_user.get(user.id, []))
+    for user, held in report.users:
         yield (
             user.id, user.name, user.email, user.status, _yes(user.mfa), _yes(user.sso),
             _when(user.last_sign_in), len(held), "; ".join(held),
@@ -199,8 +215,8 @@ def render_html(report: Report, html_rows: int = DEFAULT_HTML_ROWS) -> str:
     body = "".join(
         [
             _findings_html(report.findings, html_rows),
-            _organizations_html(access, html_rows),
-            _users_html(access, html_rows),
+            _organizations_html(report, html_rows),
+            _users_html(report, html_rows),
             _roles_html(access, html_rows),
             _evidence_html(report),
             f'<p class="note">Written by clerk-connector {esc(__version__)}. The CSV files '
@@ -262,24 +278,23 @@ def _permissions(keys: Sequence[str]) -> Cell:
     return Cell(text or "—", " ".join(keys), markup=True)
 
 
-def _organizations_html(access: Access, limit: int) -> str:
-    rows: list[list[CellLike]] = []
-    for org_id, members in _sorted_members(access):
-        org = access.organization(org_id)
+def _organization_cells(report: Report) -> Iterator[list[CellLike]]:
+    for org, members in report.members:
         if not members:
-            rows.append([org.name, Cell("(no members)", "", "note"), "", "", "", ""])
+            yield [org.name, Cell("(no members)", "", "note"), "", "", "", ""]
         for m in members:
-            user = access.user(m.user_id)
-            rows.append(
-                [
-                    org.name,
-                    user.name,
-                    Cell(user.status, css="" if user.enabled else "bad"),
-                    Cell(m.role_label, css="" if m.role else "bad"),
-                    Cell(_yes(m.admin_level), css="bad" if m.admin_level else ""),
-                    _permissions(m.permissions),
-                ]
-            )
+            user = report.access.user(m.user_id)
+            yield [
+                org.name,
+                user.name,
+                Cell(user.status, css="" if user.enabled else "bad"),
+                Cell(m.role_label, css="" if m.role else "bad"),
+                Cell(_yes(m.admin_level), css="bad" if m.admin_level else ""),
+                _permissions(m.permissions),
+            ]
+
+
+def _organizations_html(report: Report, limit: int) -> str:
     return (
         '<section id="organizations"><h2>Organizations</h2>'
         '<p class="note">Every member of every organization, the role each holds and what that '
@@ -287,8 +302,9 @@ def _organizations_html(access: Access, limit: int) -> str:
         + table(
             "organizations-table",
             ["Organization", "Member", "Status", "Role", "Admin-level", "Role allows"],
-            rows,
+            list(islice(_organization_cells(report), limit)),
             limit=limit,
+            total=report.membership_rows,
             full_copy="organizations.csv",
             filter_box=True,
         )
@@ -296,23 +312,20 @@ def _organizations_html(access: Access, limit: int) -> str:
     )
 
 
-def _users_html(access: Access, limit: int) -> str:
-    by_user = access.by_user()
-    rows: list[list[CellLike]] = []
-    for user in sorted(access.users.values(), key=lambda u: (u.name.casefold(), u.id)):
-        held = _held(access, by_user.get(user.id, []))
-        rows.append(
-            [
-                user.name,
-                user.email,
-                Cell(user.status, css="" if user.enabled else "bad"),
-                _yes(user.mfa),
-                _yes(user.sso),
-                Cell(_when(user.last_sign_in) or "never", _when(user.last_sign_in)),
-                len(held),
-                "; ".join(held),
-            ]
-        )
+def _users_html(report: Report, limit: int) -> str:
+    rows: list[list[CellLike]] = [
+        [
+            user.name,
+            user.email,
+            Cell(user.status, css="" if user.enabled else "bad"),
+            _yes(user.mfa),
+            _yes(user.sso),
+            Cell(_when(user.last_sign_in) or "never", _when(user.last_sign_in)),
+            len(held),
+            "; ".join(held),
+        ]
+        for user, held in report.users[:limit]
+    ]
     return (
         '<section id="users"><h2>Users</h2>'
         + table(
@@ -320,6 +333,7 @@ def _users_html(access: Access, limit: int) -> str:
             ["User", "Email", "Status", "MFA", "SSO", "Last sign-in", "Orgs", "Organizations"],
             rows,
             limit=limit,
+            total=len(report.users),
             full_copy="users.csv",
             filter_box=True,
             numeric=["Orgs"],
