@@ -264,7 +264,10 @@ def read_c1z(path: Path) -> C1zSync:
     """The latest finished full sync in a c1z v1 file, or SyncFileError naming the problem."""
     with tempfile.TemporaryDirectory(prefix="clerk-connector-c1z-") as tmp:
         database = Path(tmp) / "sync.db"
-        _decompress(path, database)
+        try:
+            _decompress(path, database)
+        except OSError as exc:  # reading the file, or unpacking it to a temporary one
+            raise SyncFileError(path, f"cannot unpack it ({exc.strerror or exc})") from None
         try:
             con = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
         except sqlite3.Error as exc:
