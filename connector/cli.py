@@ -182,8 +182,8 @@ def _channel_to(
 
 def _sync(args: argparse.Namespace) -> int:
     from connector.platform.progress import SyncProgress
+    from connector.platform.syncer import SyncFailed, SyncResult, run_sync
     from connector.platform.syncfile import SyncFileError, format_for, write_sync_file
-    from connector.syncer import SyncFailed, SyncResult, run_sync
 
     _check_output(args.output)
     file_format = format_for(args.output, args.format)

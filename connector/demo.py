@@ -14,16 +14,16 @@ from pathlib import Path
 
 import grpc
 
-from connector import ids
+from connector.c1 import ids
 from connector.fake_clerk import dataset as datasets
 from connector.fake_clerk.server import FakeClerk
 from connector.logs import configure_logging
 from connector.platform.findings import Thresholds
 from connector.platform.report import build_report, write_report
+from connector.platform.syncer import SyncResult, run_sync
 from connector.platform.syncfile import format_for, load_sync_file, write_sync_file
 from connector.server.app import in_process_server
 from connector.settings import LogFormat, LogLevel, load_settings
-from connector.syncer import SyncResult, run_sync
 
 
 def run_demo(output: Path, report_dir: Path) -> int:
@@ -74,7 +74,10 @@ def render_summary(result: SyncResult) -> str:
         if item.entitlement.slug == ids.MEMBER_SLUG:
             members.setdefault(user, [])
         else:
-            members[user].append(item.entitlement.display_name)
+            # Role entitlements read "{organization} {role}"; under the organization's
+            # heading the role name is enough.
+            org_name = item.entitlement.resource.display_name
+            members[user].append(item.entitlement.display_name.removeprefix(f"{org_name} "))
 
     lines = ["", "Who holds which role in which organization:"]
     for org_id in sorted(roles, key=lambda oid: names.get((ids.ORGANIZATION, oid), oid)):

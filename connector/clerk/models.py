@@ -3,16 +3,25 @@
 Every model ignores unknown fields and is immutable. Fields the spec marks optional or nullable
 accept both an absent key and ``null``; lists read ``null`` as empty. Fields the connector
 cannot work without (ids, keys, the ``created_at`` that orders a listing) stay required, so a body
-that lacks them fails validation instead of producing a half-empty object. Timestamps are integer
-Unix milliseconds, as Clerk sends them. Metadata (public, private, unsafe) is never read: the
-connector emits none of it, and private metadata may hold a customer's secrets.
+that lacks them fails validation instead of producing a half-empty object; each of these is also
+required by the spec. Timestamps are integer Unix milliseconds, as Clerk sends them, with no bounds
+(builders leave out those a protobuf Timestamp cannot hold).
+
+The ids of users, organizations, roles and permissions become protocol ids (alone and inside
+entitlement and grant ids, which the platform caps at 1024 bytes), so they must be 1 to
+`MAX_ID_BYTES` UTF-8 bytes. The spec sets no length (Clerk's ids are about 30 ASCII characters);
+an id outside that range cannot be emitted faithfully (cutting it could merge two objects,
+skipping it would hide access), so the body fails validation and the call fails loudly.
+
+Metadata (public, private, unsafe) is never read: the connector emits none of it, and private
+metadata may hold a customer's secrets.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 
 def _none_as_empty_list(value: object) -> object:
@@ -23,7 +32,21 @@ def _none_as_false(value: object) -> object:
     return False if value is None else value
 
 
+# Bytes an object id may take: the longest composite id, a role grant
+# `organization:{org}:{role}:user:{user}`, stays within the protocol's 1024 bytes.
+MAX_ID_BYTES = 256
+
+
+def _id_bytes(value: str) -> str:
+    if len(value) * 4 > MAX_ID_BYTES and len(value.encode("utf-8")) > MAX_ID_BYTES:
+        raise ValueError(f"an id longer than {MAX_ID_BYTES} UTF-8 bytes")
+    return value
+
+
 T = TypeVar("T")
+
+# An object id that becomes a protocol id: 1 to MAX_ID_BYTES UTF-8 bytes.
+ObjectId = Annotated[str, Field(min_length=1), AfterValidator(_id_bytes)]
 
 # A list that reads an absent key or `null` as empty.
 Items = Annotated[list[T], BeforeValidator(_none_as_empty_list), Field(default_factory=list)]
@@ -35,9 +58,22 @@ class ClerkModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+class Verification(ClerkModel):
+    """An identification's verification; Clerk's statuses are `unverified`, `verified`, `failed`,
+    `expired` and `transferable` (by strategy). Only `verified` makes an address an identity."""
+
+    status: str | None = None
+
+
 class EmailAddress(ClerkModel):
     id: str | None = None
     email_address: str
+    # Required but nullable in the spec: null means Clerk never verified the address.
+    verification: Verification | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.verification is not None and self.verification.status == "verified"
 
 
 class LinkedAccount(ClerkModel):
@@ -55,7 +91,7 @@ class Passkey(ClerkModel):
 
 
 class User(ClerkModel):
-    id: str
+    id: ObjectId
     username: str | None = None
     first_name: str | None = None
     last_name: str | None = None
@@ -90,7 +126,7 @@ class User(ClerkModel):
 
 
 class Organization(ClerkModel):
-    id: str
+    id: ObjectId
     name: str
     slug: str | None = None
     # Present only when asked for with include_members_count=true; None means "not reported",
@@ -136,7 +172,7 @@ class OrganizationMembership(ClerkModel):
 
 
 class Permission(ClerkModel):
-    id: str
+    id: ObjectId
     key: str
     name: str | None = None
     description: str | None = None
@@ -145,7 +181,7 @@ class Permission(ClerkModel):
 
 
 class Role(ClerkModel):
-    id: str
+    id: ObjectId
     key: str
     name: str | None = None
     description: str | None = None

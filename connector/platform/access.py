@@ -26,9 +26,9 @@ from functools import cached_property
 
 from google.protobuf import any_pb2, struct_pb2, timestamp_pb2
 
-from connector import ids
-from connector.protocol import grant_annotations, resource, traits, unpack_all
-from connector.syncer import SyncResult
+from connector.c1 import ids
+from connector.c1.protocol import grant_annotations, resource_pb, traits, unpack_all
+from connector.platform.syncer import SyncResult
 
 SYSTEM_PREFIX = "org:sys_"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -175,11 +175,15 @@ def read_access(result: SyncResult) -> Access:
         who = item.principal.id
         who_type, who_id = who.resource_type, who.resource
         if owner_type == ids.ORGANIZATION and who_type == ids.USER:
-            slug = ent.slug
-            if slug == ids.MEMBER_SLUG:
+            # By id, not slug: `organization:{org}:member` or `organization:{org}:{role_id}`
+            # (a role entitlement's slug is the role key, which can be renamed).
+            role_id = ent.id.removeprefix(f"{ids.ORGANIZATION}:{owner_id}:")
+            if role_id == ids.MEMBER_SLUG:
                 member_grants.append((owner_id, who_id, item))
             else:
-                role_of[(owner_id, who_id)] = (slug, ent.display_name)
+                # Named "{organization} {role}": the role's own name is what is left.
+                name = ent.display_name.removeprefix(f"{ent.resource.display_name} ")
+                role_of[(owner_id, who_id)] = (role_id, name)
         elif owner_type == ids.ORGANIZATION_PERMISSION and who_type == ids.ORGANIZATION_ROLE:
             carried[who_id].add(permission_keys.get(owner_id, owner_id))
 
@@ -210,12 +214,12 @@ def read_access(result: SyncResult) -> Access:
     return access
 
 
-def _user(res: resource.Resource) -> User:
+def _user(res: resource_pb.Resource) -> User:
     found = unpack_all(res.annotations, traits.UserTrait)
     trait = found[0] if found else traits.UserTrait()
     enabled = (
         trait.status.status != traits.UserTrait.Status.STATUS_DISABLED
-        and res.status.status != resource.Resource.Status.STATUS_DISABLED
+        and res.status.status != resource_pb.Resource.Status.STATUS_DISABLED
     )
     details = trait.status.details or res.status.details
     primary = next((e.address for e in trait.emails if e.is_primary), "")
@@ -242,13 +246,13 @@ def _time(stamp: timestamp_pb2.Timestamp) -> datetime:
     return _EPOCH + timedelta(seconds=stamp.seconds, microseconds=stamp.nanos // 1000)
 
 
-def _organization(res: resource.Resource) -> Organization:
+def _organization(res: resource_pb.Resource) -> Organization:
     found = unpack_all(res.annotations, traits.GroupTrait)
     slug = _text(found[0].profile, "slug") if found else ""
     return Organization(res.id.resource, res.display_name or res.id.resource, slug)
 
 
-def _role_profile(res: resource.Resource) -> tuple[str, tuple[str, ...], str]:
+def _role_profile(res: resource_pb.Resource) -> tuple[str, tuple[str, ...], str]:
     found = unpack_all(res.annotations, traits.RoleTrait)
     profile = found[0].profile if found else struct_pb2.Struct()
     return _text(profile, "key"), _texts(profile, "permissions"), res.display_name

@@ -26,10 +26,16 @@ from typing import Any, TypeVar
 import zstandard
 from google.protobuf.message import DecodeError, Message
 
+from connector.c1.protocol import (
+    entitlement_pb,
+    grant_annotations,
+    grant_pb,
+    resource_pb,
+    unpack_all,
+)
 from connector.platform.errors import SyncFileError
 from connector.platform.files import atomic_binary
-from connector.protocol import entitlement, grant, grant_annotations, resource, unpack_all
-from connector.syncer import SyncResult
+from connector.platform.syncer import SyncResult
 
 MAGIC = b"C1ZF\x00"
 MAGIC_V3 = b"C1Z3\x00"  # the newer Pebble-based format; the baton CLI reads only v1
@@ -193,7 +199,7 @@ def _write_database(
 
 
 def _resource_rows(
-    resources: Iterable[resource.Resource], sync_id: str, found: str
+    resources: Iterable[resource_pb.Resource], sync_id: str, found: str
 ) -> Iterator[tuple[Any, ...]]:
     for res in resources:
         parent = res.parent_resource_id if res.HasField("parent_resource_id") else None
@@ -209,7 +215,7 @@ def _resource_rows(
 
 
 def _grant_rows(
-    grants: Iterable[grant.Grant], sync_id: str, found: str
+    grants: Iterable[grant_pb.Grant], sync_id: str, found: str
 ) -> Iterator[tuple[Any, ...]]:
     expandable = grant_annotations.GrantExpandable.DESCRIPTOR.full_name
     for item in grants:
@@ -347,10 +353,10 @@ def _read_database(path: Path, con: sqlite3.Connection) -> C1zSync:
             found.append(message)
         return found
 
-    result.resource_types = rows("v1_resource_types", resource.ResourceType)
-    result.resources = rows("v1_resources", resource.Resource)
-    result.entitlements = rows("v1_entitlements", entitlement.Entitlement)
-    result.grants = rows("v1_grants", grant.Grant)
+    result.resource_types = rows("v1_resource_types", resource_pb.ResourceType)
+    result.resources = rows("v1_resources", resource_pb.Resource)
+    result.entitlements = rows("v1_entitlements", entitlement_pb.Entitlement)
+    result.grants = rows("v1_grants", grant_pb.Grant)
     if "v1_assets" in tables:
         asset = con.execute(
             "select data from v1_assets where sync_id = ? and external_id = ?",

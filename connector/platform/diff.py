@@ -14,11 +14,11 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from connector import ids
+from connector.c1 import ids
+from connector.c1.protocol import grant_pb
 from connector.platform.access import Access, Membership, read_access
 from connector.platform.page import esc, page, table
 from connector.platform.syncfile import SyncFile
-from connector.protocol import grant
 
 DIFF_FORMAT_VERSION = 1
 
@@ -252,9 +252,11 @@ def _admins(side: Access, other: Access) -> list[AdminChange]:
     return sorted(found, key=lambda a: (a.organization.casefold(), a.user.casefold()))
 
 
-def _grant(item: grant.Grant) -> GrantChange:
+def _grant(item: grant_pb.Grant) -> GrantChange:
     ent = item.entitlement
     label = ent.display_name if ent.slug not in (ids.MEMBER_SLUG, ids.GRANTED_SLUG) else ent.slug
+    # A role entitlement reads "{organization} {role}"; beside the organization, the role.
+    label = label.removeprefix(f"{ent.resource.display_name} ")
     who = item.principal
     principal = who.display_name or who.id.resource
     if who.id.resource_type != ids.USER:

@@ -25,7 +25,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from connector import ids
+from connector.c1 import ids
 
 _ROUTES = (
     ("/users", ids.USER),

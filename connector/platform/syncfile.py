@@ -20,11 +20,11 @@ from typing import Any
 from google.protobuf.json_format import ParseDict, ParseError
 from google.protobuf.message import Message
 
+from connector.c1.protocol import entitlement_pb, grant_pb, resource_pb
 from connector.platform import c1z
 from connector.platform.errors import SyncFileError
 from connector.platform.files import atomic_text
-from connector.protocol import entitlement, grant, resource
-from connector.syncer import SyncResult
+from connector.platform.syncer import SyncResult
 
 JSON_FORMAT = "clerk-connector-sync"
 JSON_FORMAT_VERSION = 1
@@ -162,10 +162,10 @@ def _result_from_json(document: dict[str, Any]) -> SyncResult:
     result = SyncResult(
         sync_id=str(document["active_sync_id"]), sdk_version=str(document.get("sdk_version", ""))
     )
-    result.resource_types = parse("resource_types", resource.ResourceType)
-    result.resources = parse("resources", resource.Resource)
-    result.entitlements = parse("entitlements", entitlement.Entitlement)
-    result.grants = parse("grants", grant.Grant)
+    result.resource_types = parse("resource_types", resource_pb.ResourceType)
+    result.resources = parse("resources", resource_pb.Resource)
+    result.entitlements = parse("entitlements", entitlement_pb.Entitlement)
+    result.grants = parse("grants", grant_pb.Grant)
     result.skipped = [str(item) for item in document.get("skipped", [])]
     result.calls = Counter()
     result.report = {

@@ -15,19 +15,19 @@ import structlog
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from connector.c1.sync_cache import SyncCache, ignore_event
 from connector.clerk import ClerkClient
 from connector.clerk.paging import ignore_evidence
-from connector.metrics import ConnectorMetrics, MetricsServer
-from connector.resources.base import ResourceBuilder
-from connector.resources.organizations import OrganizationBuilder
-from connector.resources.permissions import OrganizationPermissionBuilder
-from connector.resources.roles import OrganizationRoleBuilder
-from connector.resources.users import UserBuilder
+from connector.model.base import ResourceBuilder
+from connector.model.organizations import OrganizationBuilder
+from connector.model.permissions import OrganizationPermissionBuilder
+from connector.model.roles import OrganizationRoleBuilder
+from connector.model.users import UserBuilder
 from connector.server.health import RECHECK_SECONDS, KeyHealth, KeyRechecker
+from connector.server.metrics import ConnectorMetrics, MetricsServer
 from connector.server.service import Connector, add_servicers, ignore_rpc
 from connector.server.tls import bind
 from connector.settings import ServerTls, Settings
-from connector.sync_cache import SyncCache, ignore_event
 
 log = structlog.get_logger(__name__)
 

@@ -14,6 +14,10 @@ import grpc
 from google.rpc import status_pb2
 from grpc_status import rpc_status
 
+from connector.c1.page_tokens import InvalidPageToken
+from connector.c1.protocol import pack, ratelimit, timestamp_ms
+from connector.c1.stream import ListingExpired
+from connector.c1.sync_cache import ScopeClosed
 from connector.clerk import (
     ClerkAuthenticationError,
     ClerkError,
@@ -24,11 +28,7 @@ from connector.clerk import (
     ListingIncomplete,
 )
 from connector.logs import redact
-from connector.page_tokens import InvalidPageToken
-from connector.protocol import pack, ratelimit, timestamp_ms
-from connector.resources.base import AccessNotAttributable, ResourceNotFound
-from connector.resources.stream import ListingExpired
-from connector.sync_cache import ScopeClosed
+from connector.model.base import AccessNotAttributable, ResourceNotFound
 
 
 class BadRequest(ValueError):

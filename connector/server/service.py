@@ -18,25 +18,25 @@ import grpc
 import structlog
 from google.protobuf import struct_pb2
 
-from connector import ids, page_tokens
-from connector.clerk import ClerkClient
-from connector.protocol import (
+from connector.c1 import ids, page_tokens
+from connector.c1.protocol import (
     SDK_VERSION,
     SYNC_REPORT_KEY,
-    connector,
     connector_grpc,
-    entitlement,
+    connector_pb,
     entitlement_grpc,
-    grant,
+    entitlement_pb,
     grant_grpc,
+    grant_pb,
     pack,
-    resource,
     resource_grpc,
+    resource_pb,
     struct,
 )
-from connector.resources.base import ResourceBuilder, ResourceNotFound, SyncContext
+from connector.c1.sync_cache import SyncCache, SyncReport
+from connector.clerk import ClerkClient
+from connector.model.base import ResourceBuilder, ResourceNotFound, SyncContext
 from connector.server.errors import BadRequest, UnknownResourceType, failure_for
-from connector.sync_cache import SyncCache, SyncReport
 
 log = structlog.get_logger(__name__)
 R = TypeVar("R")
@@ -89,17 +89,17 @@ class Connector:
         except KeyError:
             raise UnknownResourceType(f"resource type {type_id!r} is not served") from None
 
-    def metadata(self) -> connector.ConnectorMetadata:
-        sync = connector.CAPABILITY_SYNC
-        return connector.ConnectorMetadata(
+    def metadata(self) -> connector_pb.ConnectorMetadata:
+        sync = connector_pb.CAPABILITY_SYNC
+        return connector_pb.ConnectorMetadata(
             display_name=DISPLAY_NAME,
             description=DESCRIPTION,
             help_url=HELP_URL,
-            capabilities=connector.ConnectorCapabilities(
+            capabilities=connector_pb.ConnectorCapabilities(
                 resource_type_capabilities=[
                     # opt_in_required: the platform's administrator chooses which of the
                     # types to sync, as the operator already chose which to serve.
-                    connector.ResourceTypeCapability(
+                    connector_pb.ResourceTypeCapability(
                         resource_type=rt, capabilities=[sync], opt_in_required=True
                     )
                     for rt in self.resource_types.values()
@@ -153,11 +153,11 @@ def rpc_event(
     emitted: dict[tuple[str, str], int] = {}
     if len(listed):
         first = listed[0]
-        if isinstance(first, resource.Resource):
+        if isinstance(first, resource_pb.Resource):
             emitted["resource", first.id.resource_type] = len(listed)
-        elif isinstance(first, entitlement.Entitlement):
+        elif isinstance(first, entitlement_pb.Entitlement):
             emitted["entitlement", first.resource.id.resource_type] = len(listed)
-        elif isinstance(first, grant.Grant):
+        elif isinstance(first, grant_pb.Grant):
             emitted["grant", first.entitlement.resource.id.resource_type] = len(listed)
     return RpcEvent(method, code, seconds, len(listed), emitted, unresolved_role_keys)
 
@@ -197,7 +197,7 @@ def sync_report(report: SyncReport) -> struct_pb2.Struct:
     return struct({SYNC_REPORT_KEY: {"listings": report.listings(), "events": report.events()}})
 
 
-def _required_resource(message: resource.Resource, field: str) -> resource.Resource:
+def _required_resource(message: resource_pb.Resource, field: str) -> resource_pb.Resource:
     if not message.id.resource_type or not message.id.resource:
         raise BadRequest(f"{field}.id (resource_type and resource) is required")
     _addressable(message.id.resource, f"{field}.id.resource")
@@ -218,37 +218,39 @@ class ConnectorServicer(connector_grpc.ConnectorServiceServicer):
         self.app = app
 
     def GetMetadata(
-        self, request: connector.ConnectorServiceGetMetadataRequest, context: grpc.ServicerContext
-    ) -> connector.ConnectorServiceGetMetadataResponse:
+        self,
+        request: connector_pb.ConnectorServiceGetMetadataRequest,
+        context: grpc.ServicerContext,
+    ) -> connector_pb.ConnectorServiceGetMetadataResponse:
         return _call(
             self.app,
             "GetMetadata",
             context,
-            lambda: connector.ConnectorServiceGetMetadataResponse(metadata=self.app.metadata()),
+            lambda: connector_pb.ConnectorServiceGetMetadataResponse(metadata=self.app.metadata()),
         )
 
     def Validate(
-        self, request: connector.ConnectorServiceValidateRequest, context: grpc.ServicerContext
-    ) -> connector.ConnectorServiceValidateResponse:
-        def work() -> connector.ConnectorServiceValidateResponse:
+        self, request: connector_pb.ConnectorServiceValidateRequest, context: grpc.ServicerContext
+    ) -> connector_pb.ConnectorServiceValidateResponse:
+        def work() -> connector_pb.ConnectorServiceValidateResponse:
             self.app.client.check_key(read_roles=self.app.needs_catalog)
             log.info("validated", instance=self.app.client.instance_kind)
-            return connector.ConnectorServiceValidateResponse(sdk_version=SDK_VERSION)
+            return connector_pb.ConnectorServiceValidateResponse(sdk_version=SDK_VERSION)
 
         return _call(self.app, "Validate", context, work)
 
     def Cleanup(
-        self, request: connector.ConnectorServiceCleanupRequest, context: grpc.ServicerContext
-    ) -> connector.ConnectorServiceCleanupResponse:
-        def work() -> connector.ConnectorServiceCleanupResponse:
+        self, request: connector_pb.ConnectorServiceCleanupRequest, context: grpc.ServicerContext
+    ) -> connector_pb.ConnectorServiceCleanupResponse:
+        def work() -> connector_pb.ConnectorServiceCleanupResponse:
             scope = self.app.cache.find(request.active_sync_id) if request.active_sync_id else None
             released = self.app.cache.release(request.active_sync_id)
             log.info("sync_cleanup", active_sync_id=request.active_sync_id, released=released)
             if scope is None:
-                return connector.ConnectorServiceCleanupResponse()
+                return connector_pb.ConnectorServiceCleanupResponse()
             # What this sync's answers rest on: the platform ignores an annotation it does not
             # know; the `sync` command prints it.
-            return connector.ConnectorServiceCleanupResponse(
+            return connector_pb.ConnectorServiceCleanupResponse(
                 annotations=[pack(sync_report(scope.report))]
             )
 
@@ -261,13 +263,13 @@ class ResourceTypesServicer(resource_grpc.ResourceTypesServiceServicer):
 
     def ListResourceTypes(
         self,
-        request: resource.ResourceTypesServiceListResourceTypesRequest,
+        request: resource_pb.ResourceTypesServiceListResourceTypesRequest,
         context: grpc.ServicerContext,
-    ) -> resource.ResourceTypesServiceListResourceTypesResponse:
-        def work() -> resource.ResourceTypesServiceListResourceTypesResponse:
+    ) -> resource_pb.ResourceTypesServiceListResourceTypesResponse:
+        def work() -> resource_pb.ResourceTypesServiceListResourceTypesResponse:
             if request.page_token:  # one page: no token of ours ever follows it
                 raise page_tokens.InvalidPageToken("resource types fit on one page")
-            return resource.ResourceTypesServiceListResourceTypesResponse(
+            return resource_pb.ResourceTypesServiceListResourceTypesResponse(
                 list=list(self.app.resource_types.values())
             )
 
@@ -280,16 +282,16 @@ class ResourcesServicer(resource_grpc.ResourcesServiceServicer):
 
     def ListResources(
         self,
-        request: resource.ResourcesServiceListResourcesRequest,
+        request: resource_pb.ResourcesServiceListResourcesRequest,
         context: grpc.ServicerContext,
-    ) -> resource.ResourcesServiceListResourcesResponse:
-        def work() -> resource.ResourcesServiceListResourcesResponse:
+    ) -> resource_pb.ResourcesServiceListResourcesResponse:
+        def work() -> resource_pb.ResourcesServiceListResourcesResponse:
             builder = self.app.builder(request.resource_type_id)
             if request.HasField("parent_resource_id") and request.parent_resource_id.resource:
                 # No served type is a child type: a parent-scoped listing is empty by design.
                 if request.page_token:
                     raise page_tokens.InvalidPageToken("child listings fit on one page")
-                return resource.ResourcesServiceListResourcesResponse()
+                return resource_pb.ResourcesServiceListResourcesResponse()
             ctx = self.app.context(request.active_sync_id)
             self.app.begin(ctx)
             page = builder.list_resources(
@@ -297,7 +299,7 @@ class ResourcesServicer(resource_grpc.ResourcesServiceServicer):
                 page_tokens.page_size(request.page_size),
                 request.page_token,
             )
-            return resource.ResourcesServiceListResourcesResponse(
+            return resource_pb.ResourcesServiceListResourcesResponse(
                 list=page.items, next_page_token=page.next_token
             )
 
@@ -310,17 +312,17 @@ class ResourceGetterServicer(resource_grpc.ResourceGetterServiceServicer):
 
     def GetResource(
         self,
-        request: resource.ResourceGetterServiceGetResourceRequest,
+        request: resource_pb.ResourceGetterServiceGetResourceRequest,
         context: grpc.ServicerContext,
-    ) -> resource.ResourceGetterServiceGetResourceResponse:
-        def work() -> resource.ResourceGetterServiceGetResourceResponse:
+    ) -> resource_pb.ResourceGetterServiceGetResourceResponse:
+        def work() -> resource_pb.ResourceGetterServiceGetResourceResponse:
             target = request.resource_id
             if not target.resource_type or not target.resource:
                 raise BadRequest("resource_id (resource_type and resource) is required")
             builder = self.app.builder(target.resource_type)
             _addressable(target.resource, "resource_id.resource")
             found = builder.get_resource(self.app.context(request.active_sync_id), target.resource)
-            return resource.ResourceGetterServiceGetResourceResponse(resource=found)
+            return resource_pb.ResourceGetterServiceGetResourceResponse(resource=found)
 
         return _call(self.app, "GetResource", context, work)
 
@@ -331,10 +333,10 @@ class EntitlementsServicer(entitlement_grpc.EntitlementsServiceServicer):
 
     def ListEntitlements(
         self,
-        request: entitlement.EntitlementsServiceListEntitlementsRequest,
+        request: entitlement_pb.EntitlementsServiceListEntitlementsRequest,
         context: grpc.ServicerContext,
-    ) -> entitlement.EntitlementsServiceListEntitlementsResponse:
-        def work() -> entitlement.EntitlementsServiceListEntitlementsResponse:
+    ) -> entitlement_pb.EntitlementsServiceListEntitlementsResponse:
+        def work() -> entitlement_pb.EntitlementsServiceListEntitlementsResponse:
             parent = _required_resource(request.resource, "resource")
             builder = self.app.builder(parent.id.resource_type)
             page = builder.list_entitlements(
@@ -344,7 +346,7 @@ class EntitlementsServicer(entitlement_grpc.EntitlementsServiceServicer):
                 request.page_token,
             )
             _unresolved_in_call.set(page.unresolved_role_keys)
-            return entitlement.EntitlementsServiceListEntitlementsResponse(
+            return entitlement_pb.EntitlementsServiceListEntitlementsResponse(
                 list=page.items, next_page_token=page.next_token
             )
 
@@ -352,16 +354,16 @@ class EntitlementsServicer(entitlement_grpc.EntitlementsServiceServicer):
 
     def ListStaticEntitlements(
         self,
-        request: entitlement.EntitlementsServiceListStaticEntitlementsRequest,
+        request: entitlement_pb.EntitlementsServiceListStaticEntitlementsRequest,
         context: grpc.ServicerContext,
-    ) -> entitlement.EntitlementsServiceListStaticEntitlementsResponse:
-        def work() -> entitlement.EntitlementsServiceListStaticEntitlementsResponse:
+    ) -> entitlement_pb.EntitlementsServiceListStaticEntitlementsResponse:
+        def work() -> entitlement_pb.EntitlementsServiceListStaticEntitlementsResponse:
             # The syncer always calls this, and UNIMPLEMENTED would fail the sync. Every
             # entitlement here belongs to a specific resource, so the answer is empty.
             self.app.builder(request.resource_type_id)
             if request.page_token:
                 raise page_tokens.InvalidPageToken("static entitlements fit on one page")
-            return entitlement.EntitlementsServiceListStaticEntitlementsResponse()
+            return entitlement_pb.EntitlementsServiceListStaticEntitlementsResponse()
 
         return _call(self.app, "ListStaticEntitlements", context, work)
 
@@ -371,9 +373,9 @@ class GrantsServicer(grant_grpc.GrantsServiceServicer):
         self.app = app
 
     def ListGrants(
-        self, request: grant.GrantsServiceListGrantsRequest, context: grpc.ServicerContext
-    ) -> grant.GrantsServiceListGrantsResponse:
-        def work() -> grant.GrantsServiceListGrantsResponse:
+        self, request: grant_pb.GrantsServiceListGrantsRequest, context: grpc.ServicerContext
+    ) -> grant_pb.GrantsServiceListGrantsResponse:
+        def work() -> grant_pb.GrantsServiceListGrantsResponse:
             parent = _required_resource(request.resource, "resource")
             builder = self.app.builder(parent.id.resource_type)
             page = builder.list_grants(
@@ -382,7 +384,7 @@ class GrantsServicer(grant_grpc.GrantsServiceServicer):
                 page_tokens.page_size(request.page_size),
                 request.page_token,
             )
-            return grant.GrantsServiceListGrantsResponse(
+            return grant_pb.GrantsServiceListGrantsResponse(
                 list=page.items, next_page_token=page.next_token
             )
 
@@ -395,13 +397,13 @@ class GrantManagerServicer(grant_grpc.GrantManagerServiceServicer):
     _REFUSAL = "provisioning is not enabled in this connector: it only syncs"
 
     def Grant(
-        self, request: grant.GrantManagerServiceGrantRequest, context: grpc.ServicerContext
-    ) -> grant.GrantManagerServiceGrantResponse:
+        self, request: grant_pb.GrantManagerServiceGrantRequest, context: grpc.ServicerContext
+    ) -> grant_pb.GrantManagerServiceGrantResponse:
         context.abort(grpc.StatusCode.FAILED_PRECONDITION, self._REFUSAL)
 
     def Revoke(
-        self, request: grant.GrantManagerServiceRevokeRequest, context: grpc.ServicerContext
-    ) -> grant.GrantManagerServiceRevokeResponse:
+        self, request: grant_pb.GrantManagerServiceRevokeRequest, context: grpc.ServicerContext
+    ) -> grant_pb.GrantManagerServiceRevokeResponse:
         context.abort(grpc.StatusCode.FAILED_PRECONDITION, self._REFUSAL)
 
 

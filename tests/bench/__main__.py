@@ -2,7 +2,7 @@
 
 Three processes per case, as in production: the fake Clerk (its own process, so its CPU is not
 counted), the connector (`clerk-connector serve`, measured through /proc), and this driver,
-which syncs over a real gRPC channel the way the platform does (connector.syncer.run_sync).
+which syncs over a real gRPC channel the way the platform does (connector.platform.syncer.run_sync).
 
 Figures per case:
 - requests: Clerk requests the fake received during the sync (the server's start-up key check
@@ -36,7 +36,7 @@ from typing import IO, Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from connector.syncer import run_sync
+from connector.platform.syncer import run_sync
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARE = 0.5  # the connector's default CONNECTOR_RATE_LIMIT_SHARE

@@ -22,8 +22,8 @@ from pathlib import Path
 import structlog
 
 from connector.fake_clerk import FakeClerk, generate
+from connector.platform.syncer import run_sync
 from connector.platform.syncfile import FileFormat, write_sync_file
-from connector.syncer import run_sync
 from tests.e2e.harness import TEST_KEY, connector_for
 
 SIZES = {

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from connector.clerk import (
     OffsetPage,
     Organization,
     OrganizationMembership,
     OrganizationSettings,
+    Permission,
     Role,
     RoleSet,
     User,
@@ -265,3 +266,43 @@ def test_offset_page_is_generic() -> None:
     assert isinstance(page.data[0], Organization)
     with pytest.raises(ValidationError):
         OffsetPage[Organization].model_validate({"data": [{"id": "org_1"}], "total_count": 1})
+
+
+@pytest.mark.parametrize(
+    ("verification", "verified"),
+    [
+        ({"object": "verification_otp", "status": "verified", "strategy": "email_code"}, True),
+        ({"object": "verification_admin", "status": "verified", "strategy": "admin"}, True),
+        ({"object": "verification_otp", "status": "unverified", "strategy": "email_code"}, False),
+        ({"object": "verification_ticket", "status": "expired", "strategy": "ticket"}, False),
+        ({"object": "verification_otp", "status": "failed", "strategy": "email_code"}, False),
+        ({"object": "verification_saml", "status": "transferable", "strategy": "saml"}, False),
+        (None, False),  # required but nullable: Clerk never verified the address
+    ],
+)
+def test_email_verification_status(verification: object, verified: bool) -> None:
+    body = user_json("user_1", email_addresses=[{**email_json("idn_1", "a@example.com")}])
+    body["email_addresses"][0]["verification"] = verification
+    (email,) = User.model_validate(body).email_addresses
+    assert email.verified is verified
+
+
+@pytest.mark.parametrize(
+    ("model", "body"),
+    [
+        (User, user_json("user_1")),
+        (Organization, organization_json("org_1")),
+        (Role, role_json("role_1", "org:admin", [])),
+        (Permission, permission_json("perm_1", "org:app:read")),
+    ],
+)
+@pytest.mark.parametrize("bad_id", ["", "x" * 257, "é" * 129])
+def test_an_id_the_protocol_cannot_carry_is_rejected(
+    model: type[BaseModel], body: dict[str, object], bad_id: str
+) -> None:
+    # Schema-valid, but as a protocol id it would be empty or push a grant id past 1024 bytes;
+    # the read fails loudly rather than emitting a cut (possibly colliding) id.
+    with pytest.raises(ValidationError):
+        model.model_validate({**body, "id": bad_id})
+    fits = model.model_validate({**body, "id": "é" * 128})  # 256 bytes: fits
+    assert getattr(fits, "id") == "é" * 128  # noqa: B009

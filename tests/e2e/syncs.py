@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from connector.fake_clerk import Dataset, FakeClerk
+from connector.platform.syncer import SyncResult, run_sync
 from connector.platform.syncfile import FileFormat, write_sync_file
-from connector.syncer import SyncResult, run_sync
 from tests.e2e.harness import TEST_KEY, connector_for, running
 
 # Every test report is dated, so "not signed in for 90 days" does not drift with the clock.

@@ -19,8 +19,8 @@ from connector.pb.c1.connector.v2 import (
     grant_pb2,
     resource_pb2,
 )
+from connector.platform.syncer import SyncResult
 from connector.platform.syncfile import load_sync_file
-from connector.syncer import SyncResult
 from tests.e2e.harness import expected_ids
 from tests.e2e.syncs import STARTED, TEST_KEY, sync_fake, sync_of, write
 

@@ -19,9 +19,9 @@ from collections.abc import Iterable
 
 import pytest
 
+from connector.c1.protocol import resource_grpc, resource_pb
 from connector.fake_clerk import Churn, ChurnRecord, Dataset, FakeClerk, Mutation, generate
-from connector.protocol import resource, resource_grpc
-from connector.syncer import SyncResult, run_sync
+from connector.platform.syncer import SyncResult, run_sync
 from tests.e2e.harness import TEST_KEY, Connected, ExpectedIds, connector_for, expected_ids
 
 PAGE = 4
@@ -150,7 +150,7 @@ def test_sync_under_churn_emits_every_survivor_exactly_once(options: dict[str, f
 def list_organizations(conn: Connected, token: str) -> tuple[list[str], str]:
     stub = resource_grpc.ResourcesServiceStub(conn.channel)
     page = stub.ListResources(
-        resource.ResourcesServiceListResourcesRequest(
+        resource_pb.ResourcesServiceListResourcesRequest(
             resource_type_id="organization", page_size=PAGE, page_token=token
         )
     )

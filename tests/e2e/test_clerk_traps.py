@@ -21,7 +21,7 @@ from dataclasses import replace
 import pytest
 
 from connector.fake_clerk import Churn, CreatedAtEdits, Dataset, FakeClerk, Mutation, generate
-from connector.syncer import SyncFailed, SyncResult, run_sync
+from connector.platform.syncer import SyncFailed, SyncResult, run_sync
 from tests.e2e.harness import TEST_KEY, connector_for, expected_ids
 
 CLERK_PAGE = 25  # small Clerk pages: every list crosses many boundaries

@@ -14,9 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 
+from connector.c1.protocol import connector_grpc, connector_pb
 from connector.fake_clerk import FakeClerk, generate
-from connector.protocol import connector, connector_grpc
-from connector.syncer import run_sync
+from connector.platform.syncer import run_sync
 from tests.e2e.harness import TEST_KEY, Connected, connector_for, expected_ids
 
 CLIENTS = 4
@@ -26,7 +26,7 @@ def validate_until(conn: Connected, done: threading.Event) -> int:
     stub = connector_grpc.ConnectorServiceStub(conn.channel)
     calls = 0
     while not done.is_set():
-        stub.Validate(connector.ConnectorServiceValidateRequest(), timeout=10)
+        stub.Validate(connector_pb.ConnectorServiceValidateRequest(), timeout=10)
         calls += 1
     return calls
 

@@ -9,21 +9,21 @@ import grpc
 import pytest
 from grpc_status import rpc_status
 
+from connector.c1.page_tokens import encode
+from connector.c1.protocol import (
+    connector_grpc,
+    connector_pb,
+    entitlement_grpc,
+    entitlement_pb,
+    grant_grpc,
+    grant_pb,
+    ratelimit,
+    resource_grpc,
+    resource_pb,
+)
 from connector.fake_clerk import FakeClerk, MalformedBody, RateLimit, awkward, generate
 from connector.fake_clerk import samples as s
-from connector.page_tokens import encode
-from connector.protocol import (
-    connector,
-    connector_grpc,
-    entitlement,
-    entitlement_grpc,
-    grant,
-    grant_grpc,
-    ratelimit,
-    resource,
-    resource_grpc,
-)
-from connector.syncer import SyncFailed, run_sync
+from connector.platform.syncer import SyncFailed, run_sync
 from tests.e2e.harness import TEST_KEY, Connected, connector_for, expected_ids
 
 OTHER_KEY = "sk_test_not_the_right_key_42"
@@ -53,25 +53,25 @@ def rpc_error(call: object, *args: object) -> grpc.RpcError:
 
 def list_users(
     c: Connected, token: str = "", size: int = 0
-) -> resource.ResourcesServiceListResourcesResponse:
+) -> resource_pb.ResourcesServiceListResourcesResponse:
     stub = resource_grpc.ResourcesServiceStub(c.channel)
     return stub.ListResources(
-        resource.ResourcesServiceListResourcesRequest(
+        resource_pb.ResourcesServiceListResourcesRequest(
             resource_type_id="user", page_token=token, page_size=size
         )
     )
 
 
-def org_resource(org_id: str = s.ORG_ACME) -> resource.Resource:
-    return resource.Resource(
-        id=resource.ResourceId(resource_type="organization", resource=org_id), display_name="x"
+def org_resource(org_id: str = s.ORG_ACME) -> resource_pb.Resource:
+    return resource_pb.Resource(
+        id=resource_pb.ResourceId(resource_type="organization", resource=org_id), display_name="x"
     )
 
 
 def test_rejected_key_is_unauthenticated(fake: FakeClerk) -> None:
     with connector_for(fake, key=OTHER_KEY) as c:
         stub = connector_grpc.ConnectorServiceStub(c.channel)
-        err = rpc_error(stub.Validate, connector.ConnectorServiceValidateRequest())
+        err = rpc_error(stub.Validate, connector_pb.ConnectorServiceValidateRequest())
     assert err.code() is grpc.StatusCode.UNAUTHENTICATED
     assert "secret key was rejected" in (err.details() or "")
     assert OTHER_KEY not in (err.details() or "")
@@ -82,7 +82,7 @@ def test_403_on_organizations_is_permission_denied(fake: FakeClerk) -> None:
         stub = resource_grpc.ResourcesServiceStub(c.channel)
         err = rpc_error(
             stub.ListResources,
-            resource.ResourcesServiceListResourcesRequest(resource_type_id="organization"),
+            resource_pb.ResourcesServiceListResourcesRequest(resource_type_id="organization"),
         )
     assert err.code() is grpc.StatusCode.PERMISSION_DENIED
     assert "rejected" in (err.details() or "")
@@ -164,12 +164,12 @@ def test_failure_of_the_membership_list_never_yields_a_partial_sync(conn: Connec
 
 def test_failure_on_one_organization_without_a_sync_id_is_unavailable(conn: Connected) -> None:
     conn.fake.faults.server_error(500, route="GET /organizations/{id}/memberships")
-    org = resource.Resource(
-        id=resource.ResourceId(resource_type="organization", resource=s.ORG_ACME)
+    org = resource_pb.Resource(
+        id=resource_pb.ResourceId(resource_type="organization", resource=s.ORG_ACME)
     )
     stub = grant_grpc.GrantsServiceStub(conn.channel)
     with pytest.raises(grpc.RpcError) as caught:
-        stub.ListGrants(grant.GrantsServiceListGrantsRequest(resource=org))
+        stub.ListGrants(grant_pb.GrantsServiceListGrantsRequest(resource=org))
     assert caught.value.code() is grpc.StatusCode.UNAVAILABLE
 
 
@@ -217,7 +217,7 @@ def test_short_organization_page_is_not_presented_as_the_end(conn: Connected) ->
     stub = resource_grpc.ResourcesServiceStub(conn.channel)
     err = rpc_error(
         stub.ListResources,
-        resource.ResourcesServiceListResourcesRequest(resource_type_id="organization"),
+        resource_pb.ResourcesServiceListResourcesRequest(resource_type_id="organization"),
     )
     assert err.code() is grpc.StatusCode.INTERNAL
 
@@ -244,24 +244,24 @@ def test_bad_tokens_on_entitlements_and_grants(conn: Connected) -> None:
     grants = grant_grpc.GrantsServiceStub(conn.channel)
     err = rpc_error(
         ents.ListEntitlements,
-        entitlement.EntitlementsServiceListEntitlementsRequest(
+        entitlement_pb.EntitlementsServiceListEntitlementsRequest(
             resource=org_resource(), page_token="x"
         ),
     )
     assert err.code() is grpc.StatusCode.INVALID_ARGUMENT
     err = rpc_error(
         grants.ListGrants,
-        grant.GrantsServiceListGrantsRequest(resource=org_resource(), page_token="%%"),
+        grant_pb.GrantsServiceListGrantsRequest(resource=org_resource(), page_token="%%"),
     )
     assert err.code() is grpc.StatusCode.INVALID_ARGUMENT
     # A token minted for another organization's grants is not accepted either.
     page = grants.ListGrants(
-        grant.GrantsServiceListGrantsRequest(resource=org_resource(s.ORG_ACME), page_size=1)
+        grant_pb.GrantsServiceListGrantsRequest(resource=org_resource(s.ORG_ACME), page_size=1)
     )
     assert page.next_page_token
     err = rpc_error(
         grants.ListGrants,
-        grant.GrantsServiceListGrantsRequest(
+        grant_pb.GrantsServiceListGrantsRequest(
             resource=org_resource(s.ORG_RESTRICTED), page_token=page.next_page_token
         ),
     )
@@ -271,15 +271,18 @@ def test_bad_tokens_on_entitlements_and_grants(conn: Connected) -> None:
 def test_unknown_type_and_missing_fields(conn: Connected) -> None:
     stub = resource_grpc.ResourcesServiceStub(conn.channel)
     err = rpc_error(
-        stub.ListResources, resource.ResourcesServiceListResourcesRequest(resource_type_id="group")
+        stub.ListResources,
+        resource_pb.ResourcesServiceListResourcesRequest(resource_type_id="group"),
     )
     assert err.code() is grpc.StatusCode.NOT_FOUND
     ents = entitlement_grpc.EntitlementsServiceStub(conn.channel)
-    err = rpc_error(ents.ListEntitlements, entitlement.EntitlementsServiceListEntitlementsRequest())
+    err = rpc_error(
+        ents.ListEntitlements, entitlement_pb.EntitlementsServiceListEntitlementsRequest()
+    )
     assert err.code() is grpc.StatusCode.INVALID_ARGUMENT
     err = rpc_error(
         ents.ListStaticEntitlements,
-        entitlement.EntitlementsServiceListStaticEntitlementsRequest(resource_type_id="nope"),
+        entitlement_pb.EntitlementsServiceListStaticEntitlementsRequest(resource_type_id="nope"),
     )
     assert err.code() is grpc.StatusCode.NOT_FOUND
 
@@ -287,10 +290,10 @@ def test_unknown_type_and_missing_fields(conn: Connected) -> None:
 def test_get_resource(conn: Connected) -> None:
     stub = resource_grpc.ResourceGetterServiceStub(conn.channel)
 
-    def get(type_id: str, object_id: str) -> resource.ResourceGetterServiceGetResourceResponse:
+    def get(type_id: str, object_id: str) -> resource_pb.ResourceGetterServiceGetResourceResponse:
         return stub.GetResource(
-            resource.ResourceGetterServiceGetResourceRequest(
-                resource_id=resource.ResourceId(resource_type=type_id, resource=object_id)
+            resource_pb.ResourceGetterServiceGetResourceRequest(
+                resource_id=resource_pb.ResourceId(resource_type=type_id, resource=object_id)
             )
         )
 
@@ -308,28 +311,28 @@ def test_get_resource(conn: Connected) -> None:
 
 def test_provisioning_is_refused_clearly(conn: Connected) -> None:
     stub = grant_grpc.GrantManagerServiceStub(conn.channel)
-    err = rpc_error(stub.Grant, grant.GrantManagerServiceGrantRequest())
+    err = rpc_error(stub.Grant, grant_pb.GrantManagerServiceGrantRequest())
     assert err.code() is grpc.StatusCode.FAILED_PRECONDITION
-    err = rpc_error(stub.Revoke, grant.GrantManagerServiceRevokeRequest())
+    err = rpc_error(stub.Revoke, grant_pb.GrantManagerServiceRevokeRequest())
     assert err.code() is grpc.StatusCode.FAILED_PRECONDITION
 
 
 def test_metadata_lists_served_types_sorted_with_sync(conn: Connected) -> None:
     stub = connector_grpc.ConnectorServiceStub(conn.channel)
-    meta = stub.GetMetadata(connector.ConnectorServiceGetMetadataRequest()).metadata
+    meta = stub.GetMetadata(connector_pb.ConnectorServiceGetMetadataRequest()).metadata
     caps = meta.capabilities.resource_type_capabilities
     assert [c.resource_type.id for c in caps] == sorted(
         ["user", "organization", "organization_role", "organization_permission"]
     )
-    assert all(list(c.capabilities) == [connector.CAPABILITY_SYNC] for c in caps)
+    assert all(list(c.capabilities) == [connector_pb.CAPABILITY_SYNC] for c in caps)
     assert all(c.opt_in_required for c in caps)
-    assert list(meta.capabilities.connector_capabilities) == [connector.CAPABILITY_SYNC]
+    assert list(meta.capabilities.connector_capabilities) == [connector_pb.CAPABILITY_SYNC]
     assert meta.display_name == "Clerk"
 
 
 def test_validate_reports_sdk_version(conn: Connected) -> None:
     stub = connector_grpc.ConnectorServiceStub(conn.channel)
-    assert stub.Validate(connector.ConnectorServiceValidateRequest()).sdk_version == "0.25.0"
+    assert stub.Validate(connector_pb.ConnectorServiceValidateRequest()).sdk_version == "0.25.0"
 
 
 def test_a_token_of_a_listing_the_connector_no_longer_holds_is_aborted(fake: FakeClerk) -> None:

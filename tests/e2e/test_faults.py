@@ -62,19 +62,19 @@ import httpx
 import pytest
 from grpc_status import rpc_status
 
+from connector.c1.protocol import (
+    entitlement_grpc,
+    entitlement_pb,
+    grant_grpc,
+    grant_pb,
+    ratelimit,
+    resource_grpc,
+    resource_pb,
+)
 from connector.clerk import ClerkUnavailableError
 from connector.fake_clerk import Dataset, FakeClerk, FaultMix, MalformedBody, awkward, generate
 from connector.fake_clerk import samples as s
-from connector.protocol import (
-    entitlement,
-    entitlement_grpc,
-    grant,
-    grant_grpc,
-    ratelimit,
-    resource,
-    resource_grpc,
-)
-from connector.syncer import SyncFailed, SyncResult, run_sync
+from connector.platform.syncer import SyncFailed, SyncResult, run_sync
 from tests.e2e.harness import (
     TEST_KEY,
     VirtualTime,
@@ -219,7 +219,7 @@ def test_goaway_on_every_request_is_unavailable(fake: FakeClerk) -> None:
         stub = resource_grpc.ResourcesServiceStub(conn.channel)
         with pytest.raises(grpc.RpcError) as caught:
             stub.ListResources(
-                resource.ResourcesServiceListResourcesRequest(resource_type_id="user")
+                resource_pb.ResourcesServiceListResourcesRequest(resource_type_id="user")
             )
     assert caught.value.code() is grpc.StatusCode.UNAVAILABLE
     assert "connection failed" in (caught.value.details() or "")
@@ -272,8 +272,8 @@ def test_organization_deleted_mid_sync_is_skipped_and_the_rest_is_exact(fake: Fa
 
 def test_deleted_organization_is_not_found_when_asked_directly(fake: FakeClerk) -> None:
     fake.dataset.remove_organization(s.ORG_ACME)
-    org = resource.Resource(
-        id=resource.ResourceId(resource_type="organization", resource=s.ORG_ACME)
+    org = resource_pb.Resource(
+        id=resource_pb.ResourceId(resource_type="organization", resource=s.ORG_ACME)
     )
     with connector_for(fake) as conn:
         getter = resource_grpc.ResourceGetterServiceStub(conn.channel)
@@ -281,13 +281,13 @@ def test_deleted_organization_is_not_found_when_asked_directly(fake: FakeClerk) 
         grants = grant_grpc.GrantsServiceStub(conn.channel)
         calls: list[Callable[[], object]] = [
             lambda: getter.GetResource(
-                resource.ResourceGetterServiceGetResourceRequest(resource_id=org.id)
+                resource_pb.ResourceGetterServiceGetResourceRequest(resource_id=org.id)
             ),
             # No active_sync_id: the organization's own memberships are read, and 404.
             lambda: entitlements.ListEntitlements(
-                entitlement.EntitlementsServiceListEntitlementsRequest(resource=org)
+                entitlement_pb.EntitlementsServiceListEntitlementsRequest(resource=org)
             ),
-            lambda: grants.ListGrants(grant.GrantsServiceListGrantsRequest(resource=org)),
+            lambda: grants.ListGrants(grant_pb.GrantsServiceListGrantsRequest(resource=org)),
         ]
         for call in calls:
             with pytest.raises(grpc.RpcError) as caught:
@@ -346,7 +346,7 @@ def test_retry_after_storm_reports_when_to_come_back(fake: FakeClerk) -> None:
         stub = resource_grpc.ResourcesServiceStub(conn.channel)
         with pytest.raises(grpc.RpcError) as caught:
             stub.ListResources(
-                resource.ResourcesServiceListResourcesRequest(resource_type_id="user")
+                resource_pb.ResourcesServiceListResourcesRequest(resource_type_id="user")
             )
     assert caught.value.code() is grpc.StatusCode.UNAVAILABLE
     status = rpc_status.from_call(caught.value)  # type: ignore[arg-type]

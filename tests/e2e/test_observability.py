@@ -23,12 +23,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
+from connector.c1.protocol import resource_grpc, resource_pb
 from connector.clerk import ClerkClient, RequestBudget
 from connector.fake_clerk import Dataset, FakeClerk, awkward
-from connector.protocol import resource, resource_grpc
+from connector.platform.syncer import run_sync
 from connector.server.app import RunningServer, build_connector, serving
 from connector.settings import load_settings
-from connector.syncer import run_sync
 from tests.e2e.harness import TEST_KEY, VirtualTime
 
 CANARY = "sk_test_CANARY_observability_5e1d"
@@ -180,12 +180,12 @@ def test_metrics_count_retries_and_errors() -> None:
     with FakeClerk(awkward(), secret_key=TEST_KEY) as fake, observed(fake) as conn:
         fake.faults.server_error(503, times=2, path="/users")
         users = resource_grpc.ResourcesServiceStub(conn.channel).ListResources(
-            resource.ResourcesServiceListResourcesRequest(resource_type_id="user")
+            resource_pb.ResourcesServiceListResourcesRequest(resource_type_id="user")
         )
         fake.faults.revoke_key(path="/users")
         with pytest.raises(grpc.RpcError):
             resource_grpc.ResourcesServiceStub(conn.channel).ListResources(
-                resource.ResourcesServiceListResourcesRequest(resource_type_id="user")
+                resource_pb.ResourcesServiceListResourcesRequest(resource_type_id="user")
             )
         registry = conn.server.observability.metrics.registry
 
@@ -245,7 +245,7 @@ def test_health_is_not_serving_while_clerk_rejects_the_key() -> None:
         fake.faults.revoke_key()
         with pytest.raises(grpc.RpcError) as caught:
             resource_grpc.ResourcesServiceStub(conn.channel).ListResources(
-                resource.ResourcesServiceListResourcesRequest(resource_type_id="user")
+                resource_pb.ResourcesServiceListResourcesRequest(resource_type_id="user")
             )
         assert caught.value.code() is grpc.StatusCode.UNAUTHENTICATED
         next_status(watch, NOT_SERVING)

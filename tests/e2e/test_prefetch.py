@@ -11,18 +11,18 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 import pytest
 
-from connector.fake_clerk import FakeClerk, awkward, generate
-from connector.protocol import (
-    connector,
+from connector.c1.protocol import (
     connector_grpc,
-    entitlement,
+    connector_pb,
     entitlement_grpc,
-    grant,
+    entitlement_pb,
     grant_grpc,
-    resource,
+    grant_pb,
     resource_grpc,
+    resource_pb,
 )
-from connector.syncer import SyncResult, run_sync
+from connector.fake_clerk import FakeClerk, awkward, generate
+from connector.platform.syncer import SyncResult, run_sync
 from tests.e2e.harness import TEST_KEY, Connected, connector_for, expected_ids
 
 
@@ -149,7 +149,7 @@ def test_a_call_waiting_on_the_prefetch_is_aborted_when_its_sync_is_cleaned_up()
         fake.faults.slow(1.0, route="GET /organization_memberships")
         org = first_organization(conn, "sync-gone")
         stub = entitlement_grpc.EntitlementsServiceStub(conn.channel)
-        request = entitlement.EntitlementsServiceListEntitlementsRequest(
+        request = entitlement_pb.EntitlementsServiceListEntitlementsRequest(
             resource=org, active_sync_id="sync-gone"
         )
         with ThreadPoolExecutor(1) as pool:
@@ -165,27 +165,29 @@ def test_a_call_waiting_on_the_prefetch_is_aborted_when_its_sync_is_cleaned_up()
 # -- platform calls ----------------------------------------------------------------------------
 
 
-def first_organization(conn: Connected, sync_id: str) -> resource.Resource:
+def first_organization(conn: Connected, sync_id: str) -> resource_pb.Resource:
     stub = resource_grpc.ResourcesServiceStub(conn.channel)
     page = stub.ListResources(
-        resource.ResourcesServiceListResourcesRequest(
+        resource_pb.ResourcesServiceListResourcesRequest(
             resource_type_id="organization", active_sync_id=sync_id
         )
     )
     return page.list[0]
 
 
-def list_grants(conn: Connected, org: resource.Resource, sync_id: str) -> list[str]:
+def list_grants(conn: Connected, org: resource_pb.Resource, sync_id: str) -> list[str]:
     entitlements = entitlement_grpc.EntitlementsServiceStub(conn.channel)
     entitlements.ListEntitlements(
-        entitlement.EntitlementsServiceListEntitlementsRequest(resource=org, active_sync_id=sync_id)
+        entitlement_pb.EntitlementsServiceListEntitlementsRequest(
+            resource=org, active_sync_id=sync_id
+        )
     )
     stub = grant_grpc.GrantsServiceStub(conn.channel)
     ids: list[str] = []
     token = ""
     while True:
         page = stub.ListGrants(
-            grant.GrantsServiceListGrantsRequest(
+            grant_pb.GrantsServiceListGrantsRequest(
                 resource=org, active_sync_id=sync_id, page_token=token
             )
         )
@@ -197,4 +199,4 @@ def list_grants(conn: Connected, org: resource.Resource, sync_id: str) -> list[s
 
 def cleanup(conn: Connected, sync_id: str) -> None:
     stub = connector_grpc.ConnectorServiceStub(conn.channel)
-    stub.Cleanup(connector.ConnectorServiceCleanupRequest(active_sync_id=sync_id))
+    stub.Cleanup(connector_pb.ConnectorServiceCleanupRequest(active_sync_id=sync_id))

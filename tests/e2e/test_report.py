@@ -12,8 +12,8 @@ from connector.fake_clerk import Dataset, awkward, demo
 from connector.fake_clerk import samples as awk
 from connector.platform.findings import Finding, Thresholds
 from connector.platform.report import Report, build_report, write_report
+from connector.platform.syncer import SyncResult
 from connector.platform.syncfile import load_sync_file
-from connector.syncer import SyncResult
 from tests.e2e.syncs import AS_OF, sync_of, write
 
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
 
+from connector.c1.protocol import grant_annotations, resource_pb, traits, unpack_all
+from connector.c1.rules import violations
 from connector.demo import render_summary
 from connector.fake_clerk import FakeClerk, awkward, demo, generate
 from connector.fake_clerk import samples as s
-from connector.protocol import grant_annotations, resource, traits, unpack_all
-from connector.syncer import SyncResult, run_sync
+from connector.platform.syncer import SyncResult, run_sync
 from tests.e2e.harness import TEST_KEY, connector_for, expected_ids, running
 
 
@@ -118,15 +121,65 @@ def test_role_outside_the_set_still_gets_an_entitlement() -> None:
         result = run_sync(c.channel)
     outside = data.memberships[s.MEMBERSHIP_OUTSIDE_SET]
     entitlements = {e.id: e for e in result.entitlements}
+    # The id keeps the stable role id; slug and name are what people recognise.
     ent = entitlements[f"organization:{s.ORG_RESTRICTED}:{s.ROLE_BILLING_VIEWER}"]
-    assert ent.slug == s.ROLE_BILLING_VIEWER
     (viewer,) = [r for r in data.roles.values() if r.id == s.ROLE_BILLING_VIEWER]
-    assert ent.display_name == viewer.name
+    assert ent.slug == viewer.key == "org:billing_viewer"
+    org_name = data.organizations[s.ORG_RESTRICTED].name
+    assert ent.display_name == f"{org_name} {viewer.name}"
     assert f"organization:{s.ORG_RESTRICTED}:{s.ROLE_BILLING_VIEWER}:user:{outside.user_id}" in {
         g.id for g in result.grants
     }
     # The restricted set does not include legacy roles: no entitlement for them there.
     assert f"organization:{s.ORG_RESTRICTED}:{s.ROLE_LEGACY_ADMIN}" not in entitlements
+
+
+@pytest.mark.parametrize("dataset", [awkward, demo])
+def test_every_message_of_a_sync_passes_the_platforms_rules(dataset: Callable[[], Any]) -> None:
+    with running(dataset()) as c:
+        result = run_sync(c.channel)
+    messages = [*result.resource_types, *result.resources, *result.entitlements, *result.grants]
+    assert {item.id for item in result.grants}
+    assert [(item, violations(item)) for item in messages if violations(item)] == []
+
+
+def test_role_grants_carry_the_membership_metadata() -> None:
+    data = awkward()
+    with running(data) as c:
+        result = run_sync(c.channel)
+    roles = {role.id: role for role in data.roles.values()}
+    role_grants = [
+        g
+        for g in result.grants
+        if g.entitlement.resource.id.resource_type == "organization"
+        and g.entitlement.slug != "member"
+    ]
+    assert role_grants
+    for item in role_grants:
+        (meta,) = unpack_all(item.annotations, grant_annotations.GrantMetadata)
+        fields = meta.metadata.fields
+        membership = data.memberships[fields["membership_id"].string_value]
+        role_id = item.entitlement.id.rsplit(":", 1)[1]
+        assert fields["role_id"].string_value == role_id
+        assert fields["role_key"].string_value == membership.role == roles[role_id].key
+        assert item.entitlement.slug == roles[role_id].key
+        assert membership.user_id == item.principal.id.resource
+
+
+def test_unverified_addresses_are_no_identity() -> None:
+    data = awkward()
+    with running(data) as c:
+        result = run_sync(c.channel)
+    trait = user_traits(result)[s.USER_PRIMARY_SECOND]
+    user = data.users[s.USER_PRIMARY_SECOND]
+    unverified = user.email(s.EMAIL_NOT_PRIMARY)
+    primary = user.email(s.EMAIL_PRIMARY_SECOND)
+    assert unverified is not None
+    assert primary is not None
+    assert [(e.address, e.is_primary) for e in trait.emails] == [(primary.email_address, True)]
+    assert unverified.email_address not in trait.login_aliases
+    listed = trait.profile.fields["unverified_emails"].list_value.values
+    assert [v.string_value for v in listed] == [unverified.email_address]
 
 
 def user_traits(result: SyncResult) -> dict[str, traits.UserTrait]:
@@ -167,7 +220,7 @@ def test_user_details_survive_the_wire() -> None:
     disabled_resources = {
         r.id.resource
         for r in result.resources
-        if r.status.status == resource.Resource.Status.STATUS_DISABLED
+        if r.status.status == resource_pb.Resource.Status.STATUS_DISABLED
     }
     expected_disabled = {
         u.id for u in data.users.values() if u.banned or u.locked or u.deprovisioned

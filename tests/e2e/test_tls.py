@@ -20,10 +20,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from structlog.testing import capture_logs
 
 from connector.fake_clerk import FakeClerk, awkward
+from connector.platform.syncer import run_sync
 from connector.server.app import RunningServer, build_connector, clerk_client, serving
 from connector.server.tls import ClientTls, is_loopback, open_channel
 from connector.settings import ServerTls, SettingsError, load_settings
-from connector.syncer import run_sync
 from tests.e2e.certs import Authority, Issued, authority
 from tests.e2e.harness import expected_ids
 from tests.e2e.test_cli import CANARY, assert_no_canary, env_for, free_port, poll, run, start

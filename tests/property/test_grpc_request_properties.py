@@ -15,17 +15,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from connector.c1.page_tokens import MAX_TOKEN_BYTES
+from connector.c1.protocol import (
+    entitlement_grpc,
+    entitlement_pb,
+    grant_grpc,
+    grant_pb,
+    resource_grpc,
+    resource_pb,
+)
 from connector.fake_clerk import FakeClerk, awkward
 from connector.fake_clerk import samples as s
-from connector.page_tokens import MAX_TOKEN_BYTES
-from connector.protocol import (
-    entitlement,
-    entitlement_grpc,
-    grant,
-    grant_grpc,
-    resource,
-    resource_grpc,
-)
 from tests.e2e.harness import TEST_KEY, Connected, connector_for
 from tests.property.settings import FEW, PROPERTY
 
@@ -56,8 +56,10 @@ class Target:
         return resource_grpc.ResourceGetterServiceStub(self.conn.channel)
 
 
-def org(org_id: str = s.ORG_ACME) -> resource.Resource:
-    return resource.Resource(id=resource.ResourceId(resource_type="organization", resource=org_id))
+def org(org_id: str = s.ORG_ACME) -> resource_pb.Resource:
+    return resource_pb.Resource(
+        id=resource_pb.ResourceId(resource_type="organization", resource=org_id)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -66,17 +68,21 @@ def target() -> Iterator[Target]:
         stubs = Target(conn, [])
         for type_id in TYPES:
             page = stubs.resources.ListResources(
-                resource.ResourcesServiceListResourcesRequest(resource_type_id=type_id, page_size=1)
+                resource_pb.ResourcesServiceListResourcesRequest(
+                    resource_type_id=type_id, page_size=1
+                )
             )
             stubs.real_tokens.append(page.next_page_token)
         stubs.real_tokens.append(
             stubs.entitlements.ListEntitlements(
-                entitlement.EntitlementsServiceListEntitlementsRequest(resource=org(), page_size=1)
+                entitlement_pb.EntitlementsServiceListEntitlementsRequest(
+                    resource=org(), page_size=1
+                )
             ).next_page_token
         )
         stubs.real_tokens.append(
             stubs.grants.ListGrants(
-                grant.GrantsServiceListGrantsRequest(resource=org(), page_size=1)
+                grant_pb.GrantsServiceListGrantsRequest(resource=org(), page_size=1)
             ).next_page_token
         )
         stubs.real_tokens = [token for token in stubs.real_tokens if token]
@@ -161,9 +167,9 @@ def test_list_resources(
 ) -> None:
     token = data.draw(tokens(target.real_tokens), label="token")
     parent = data.draw(
-        st.none() | st.builds(resource.ResourceId, resource_type=TYPE_IDS, resource=OBJECT_IDS)
+        st.none() | st.builds(resource_pb.ResourceId, resource_type=TYPE_IDS, resource=OBJECT_IDS)
     )
-    request = resource.ResourcesServiceListResourcesRequest(
+    request = resource_pb.ResourcesServiceListResourcesRequest(
         resource_type_id=type_id,
         page_size=size,
         page_token=token,
@@ -179,11 +185,13 @@ def test_list_entitlements_and_grants(
     target: Target, data: st.DataObject, type_id: str, object_id: str, size: int, sync_id: str
 ) -> None:
     token = data.draw(tokens(target.real_tokens), label="token")
-    parent = resource.Resource(id=resource.ResourceId(resource_type=type_id, resource=object_id))
-    ents = entitlement.EntitlementsServiceListEntitlementsRequest(
+    parent = resource_pb.Resource(
+        id=resource_pb.ResourceId(resource_type=type_id, resource=object_id)
+    )
+    ents = entitlement_pb.EntitlementsServiceListEntitlementsRequest(
         resource=parent, page_size=size, page_token=token, active_sync_id=sync_id
     )
-    grants = grant.GrantsServiceListGrantsRequest(
+    grants = grant_pb.GrantsServiceListGrantsRequest(
         resource=parent, page_size=size, page_token=token, active_sync_id=sync_id
     )
     outcome(lambda: target.entitlements.ListEntitlements(ents, timeout=DEADLINE_SECONDS))
@@ -193,8 +201,8 @@ def test_list_entitlements_and_grants(
 @PROPERTY
 @given(type_id=TYPE_IDS, object_id=OBJECT_IDS, sync_id=SYNC_IDS)
 def test_get_resource(target: Target, type_id: str, object_id: str, sync_id: str) -> None:
-    request = resource.ResourceGetterServiceGetResourceRequest(
-        resource_id=resource.ResourceId(resource_type=type_id, resource=object_id),
+    request = resource_pb.ResourceGetterServiceGetResourceRequest(
+        resource_id=resource_pb.ResourceId(resource_type=type_id, resource=object_id),
         active_sync_id=sync_id,
     )
     outcome(lambda: target.getter.GetResource(request, timeout=DEADLINE_SECONDS))
@@ -205,7 +213,7 @@ def test_get_resource(target: Target, type_id: str, object_id: str, sync_id: str
 def test_list_static_entitlements(
     target: Target, data: st.DataObject, type_id: str, size: int
 ) -> None:
-    request = entitlement.EntitlementsServiceListStaticEntitlementsRequest(
+    request = entitlement_pb.EntitlementsServiceListStaticEntitlementsRequest(
         resource_type_id=type_id,
         page_size=size,
         page_token=data.draw(tokens(target.real_tokens), label="token"),
@@ -216,7 +224,7 @@ def test_list_static_entitlements(
 @FEW
 @given(size=st.integers(MAX_TOKEN_BYTES - 2, MAX_TOKEN_BYTES + 2), type_id=st.sampled_from(TYPES))
 def test_huge_tokens_are_refused_quickly(target: Target, size: int, type_id: str) -> None:
-    request = resource.ResourcesServiceListResourcesRequest(
+    request = resource_pb.ResourcesServiceListResourcesRequest(
         resource_type_id=type_id, page_token="A" * size
     )
     code = outcome(lambda: target.resources.ListResources(request, timeout=DEADLINE_SECONDS))
@@ -226,10 +234,10 @@ def test_huge_tokens_are_refused_quickly(target: Target, size: int, type_id: str
 def test_a_real_token_still_works_after_all_this(target: Target) -> None:
     """The properties above ran against the same connector: it still pages correctly."""
     first = target.resources.ListResources(
-        resource.ResourcesServiceListResourcesRequest(resource_type_id="user", page_size=2)
+        resource_pb.ResourcesServiceListResourcesRequest(resource_type_id="user", page_size=2)
     )
     second = target.resources.ListResources(
-        resource.ResourcesServiceListResourcesRequest(
+        resource_pb.ResourcesServiceListResourcesRequest(
             resource_type_id="user", page_size=2, page_token=first.next_page_token
         )
     )

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from hypothesis import given
 from hypothesis import strategies as st
 
+from connector.c1.stream import stream_page
+from connector.c1.sync_cache import SyncScope
 from connector.clerk import ClerkPagingError, Listing, ListingIncomplete, OffsetPage
 from connector.clerk.paging import DEFAULT_MAX_REWINDS, offset_walk
-from connector.resources.stream import stream_page
-from connector.sync_cache import SyncScope
 from tests.property.settings import PROPERTY
 
 MAX_CALLS = 1_000

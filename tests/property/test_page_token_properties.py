@@ -11,8 +11,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector import page_tokens
-from connector.page_tokens import InvalidPageToken
+from connector.c1 import page_tokens
+from connector.c1.page_tokens import InvalidPageToken
 from tests.property.settings import FEW, PROPERTY
 
 KINDS = st.sampled_from(["users", "organizations", "ent:org_1", "grants:org_1", "roles"])

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.catalog import RoleCatalog
 from connector.clerk import Permission, Role, RoleSet
+from connector.model.catalog import RoleCatalog
 
 
 def role(role_id: str, key: str, *perms: str) -> Role:

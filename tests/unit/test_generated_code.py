@@ -34,28 +34,28 @@ def test_generated_code_is_fresh(tmp_path: Path) -> None:
 
 
 def test_wire_numbers_match_the_contract() -> None:
-    from connector.protocol import connector, entitlement, grant, resource, traits
+    from connector.c1.protocol import connector_pb, entitlement_pb, grant_pb, resource_pb, traits
 
     def number(message: type, field: str) -> int:
         return int(message.DESCRIPTOR.fields_by_name[field].number)  # type: ignore[attr-defined]
 
-    assert number(resource.ResourcesServiceListResourcesRequest, "active_sync_id") == 6
-    assert number(resource.ResourcesServiceListResourcesRequest, "trait") == 7
-    assert number(resource.Resource, "created_at") == 12
-    assert number(resource.Resource, "profile") == 9
-    assert number(entitlement.Entitlement, "slug") == 8
-    assert number(entitlement.Entitlement, "purpose") == 7
-    assert number(grant.Grant, "sources") == 5
-    assert number(grant.GrantManagerServiceGrantResponse, "grants") == 2
-    assert number(connector.ConnectorServiceValidateResponse, "sdk_version") == 2
-    assert number(connector.ConnectorServiceCleanupRequest, "active_sync_id") == 2
-    assert number(connector.ResourceTypeCapability, "opt_in_required") == 4
+    assert number(resource_pb.ResourcesServiceListResourcesRequest, "active_sync_id") == 6
+    assert number(resource_pb.ResourcesServiceListResourcesRequest, "trait") == 7
+    assert number(resource_pb.Resource, "created_at") == 12
+    assert number(resource_pb.Resource, "profile") == 9
+    assert number(entitlement_pb.Entitlement, "slug") == 8
+    assert number(entitlement_pb.Entitlement, "purpose") == 7
+    assert number(grant_pb.Grant, "sources") == 5
+    assert number(grant_pb.GrantManagerServiceGrantResponse, "grants") == 2
+    assert number(connector_pb.ConnectorServiceValidateResponse, "sdk_version") == 2
+    assert number(connector_pb.ConnectorServiceCleanupRequest, "active_sync_id") == 2
+    assert number(connector_pb.ResourceTypeCapability, "opt_in_required") == 4
     assert number(traits.UserTrait, "structured_name") == 12
     assert number(traits.UserTrait, "employee_ids") == 13
-    assert connector.CAPABILITY_CREDENTIAL_ISSUE == 14
-    assert resource.ResourceType.TRAIT_MANAGED_DEVICE == 12
-    service = connector.DESCRIPTOR.services_by_name["ConnectorService"]
+    assert connector_pb.CAPABILITY_CREDENTIAL_ISSUE == 14
+    assert resource_pb.ResourceType.TRAIT_MANAGED_DEVICE == 12
+    service = connector_pb.DESCRIPTOR.services_by_name["ConnectorService"]
     assert service.full_name == "c1.connector.v2.ConnectorService"
     assert [method.name for method in service.methods] == ["GetMetadata", "Validate", "Cleanup"]
-    entitlements = entitlement.DESCRIPTOR.services_by_name["EntitlementsService"]
+    entitlements = entitlement_pb.DESCRIPTOR.services_by_name["EntitlementsService"]
     assert {m.name for m in entitlements.methods} == {"ListEntitlements", "ListStaticEntitlements"}

@@ -14,10 +14,17 @@ import pytest
 from grpc_health.v1 import health, health_pb2
 from prometheus_client import REGISTRY
 
+from connector.c1.protocol import (
+    entitlement_pb,
+    grant_annotations,
+    grant_pb,
+    pack,
+    resource_pb,
+    struct,
+)
 from connector.clerk.transport import RequestEvent
-from connector.metrics import ConnectorMetrics, MetricsServer
-from connector.protocol import entitlement, grant, grant_annotations, pack, resource, struct
 from connector.server.health import KeyHealth, KeyRechecker
+from connector.server.metrics import ConnectorMetrics, MetricsServer
 from connector.server.service import RpcEvent, rpc_event
 from connector.settings import SettingsError, load_settings
 from tests.clerk.clerk_testkit import (
@@ -121,19 +128,19 @@ def test_each_instance_has_its_own_registry() -> None:
 # -- what the servicers count --------------------------------------------------------------------
 
 
-def member_grant(org: str, user: str, role_id: str | None) -> grant.Grant:
+def member_grant(org: str, user: str, role_id: str | None) -> grant_pb.Grant:
     meta = {"membership_id": f"orgmem_{user}", "role_key": "org:x", "role_id": role_id}
-    ent = entitlement.Entitlement(
+    ent = entitlement_pb.Entitlement(
         id=f"organization:{org}:member",
-        resource=resource.Resource(id=resource.ResourceId(resource_type="organization")),
+        resource=resource_pb.Resource(id=resource_pb.ResourceId(resource_type="organization")),
     )
-    item = grant.Grant(id=f"{ent.id}:user:{user}", entitlement=ent)
+    item = grant_pb.Grant(id=f"{ent.id}:user:{user}", entitlement=ent)
     item.annotations.append(pack(grant_annotations.GrantMetadata(metadata=struct(meta))))
     return item
 
 
 def test_rpc_event_counts_what_a_list_answer_emits() -> None:
-    grants = grant.GrantsServiceListGrantsResponse(
+    grants = grant_pb.GrantsServiceListGrantsResponse(
         list=[
             member_grant("org_1", "user_1", "role_admin"),
             member_grant("org_1", "user_2", None),
@@ -144,11 +151,12 @@ def test_rpc_event_counts_what_a_list_answer_emits() -> None:
     assert got.items == 3
     assert got.emitted == {("grant", "organization"): 3}
     assert got.unresolved_role_keys == 2
-    empty = grant.GrantsServiceListGrantsResponse()
+    empty = grant_pb.GrantsServiceListGrantsResponse()
     assert rpc_event("ListGrants", grpc.StatusCode.OK, 0.1, empty).emitted == {}
 
-    users = resource.ResourcesServiceListResourcesResponse(
-        list=[resource.Resource(id=resource.ResourceId(resource_type="user", resource="u"))] * 4
+    users = resource_pb.ResourcesServiceListResourcesResponse(
+        list=[resource_pb.Resource(id=resource_pb.ResourceId(resource_type="user", resource="u"))]
+        * 4
     )
     assert rpc_event("ListResources", grpc.StatusCode.OK, 0.1, users).emitted == {
         ("resource", "user"): 4

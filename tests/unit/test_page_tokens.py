@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from connector import page_tokens
-from connector.page_tokens import InvalidPageToken
+from connector.c1 import page_tokens
+from connector.c1.page_tokens import InvalidPageToken
 
 
 def test_round_trip_keeps_position_and_kind() -> None:

@@ -10,7 +10,7 @@ from google.protobuf import struct_pb2
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector.protocol import struct
+from connector.c1.protocol import struct
 
 scalars = (
     st.none()

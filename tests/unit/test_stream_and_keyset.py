@@ -5,12 +5,12 @@ from dataclasses import dataclass
 
 import pytest
 
+from connector.c1.page_tokens import InvalidPageToken
+from connector.c1.stream import ListingExpired, stream_page
+from connector.c1.sync_cache import SyncCache, SyncScope
 from connector.clerk import Listing, ListingIncomplete, OffsetPage
 from connector.clerk.paging import offset_walk
-from connector.page_tokens import InvalidPageToken
-from connector.resources.base import keyset_page
-from connector.resources.stream import ListingExpired, stream_page
-from connector.sync_cache import SyncCache, SyncScope
+from connector.model.base import keyset_page
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from connector.sync_cache import ScopeClosed, SyncCache
+from connector.c1.sync_cache import ScopeClosed, SyncCache
 
 
 class FakeClock:

@@ -9,24 +9,24 @@ from contextlib import contextmanager
 import grpc
 import pytest
 
-from connector.protocol import (
-    connector,
+from connector.c1.protocol import (
     connector_grpc,
-    entitlement,
+    connector_pb,
     entitlement_grpc,
-    grant,
+    entitlement_pb,
     grant_grpc,
+    grant_pb,
     pack,
-    resource,
     resource_grpc,
+    resource_pb,
     resource_tree,
 )
-from connector.syncer import SyncFailed, run_sync
+from connector.platform.syncer import SyncFailed, run_sync
 
 
-def res(type_id: str, object_id: str, *annotations: object) -> resource.Resource:
-    return resource.Resource(
-        id=resource.ResourceId(resource_type=type_id, resource=object_id),
+def res(type_id: str, object_id: str, *annotations: object) -> resource_pb.Resource:
+    return resource_pb.Resource(
+        id=resource_pb.ResourceId(resource_type=type_id, resource=object_id),
         annotations=[pack(a) for a in annotations],  # type: ignore[arg-type]
     )
 
@@ -47,62 +47,66 @@ class Scripted(
 
     def GetMetadata(
         self, request: object, context: object
-    ) -> connector.ConnectorServiceGetMetadataResponse:
-        return connector.ConnectorServiceGetMetadataResponse()
+    ) -> connector_pb.ConnectorServiceGetMetadataResponse:
+        return connector_pb.ConnectorServiceGetMetadataResponse()
 
     def Validate(
         self, request: object, context: object
-    ) -> connector.ConnectorServiceValidateResponse:
+    ) -> connector_pb.ConnectorServiceValidateResponse:
         self.calls.append("Validate")
-        return connector.ConnectorServiceValidateResponse(sdk_version="0.25.0")
+        return connector_pb.ConnectorServiceValidateResponse(sdk_version="0.25.0")
 
     def Cleanup(
-        self, request: connector.ConnectorServiceCleanupRequest, context: object
-    ) -> connector.ConnectorServiceCleanupResponse:
+        self, request: connector_pb.ConnectorServiceCleanupRequest, context: object
+    ) -> connector_pb.ConnectorServiceCleanupResponse:
         self.cleaned.append(request.active_sync_id)
-        return connector.ConnectorServiceCleanupResponse()
+        return connector_pb.ConnectorServiceCleanupResponse()
 
     def ListResourceTypes(
         self, request: object, context: object
-    ) -> resource.ResourceTypesServiceListResourceTypesResponse:
-        return resource.ResourceTypesServiceListResourceTypesResponse(
-            list=[resource.ResourceType(id="team"), resource.ResourceType(id="member")]
+    ) -> resource_pb.ResourceTypesServiceListResourceTypesResponse:
+        return resource_pb.ResourceTypesServiceListResourceTypesResponse(
+            list=[resource_pb.ResourceType(id="team"), resource_pb.ResourceType(id="member")]
         )
 
     def ListResources(
-        self, request: resource.ResourcesServiceListResourcesRequest, context: object
-    ) -> resource.ResourcesServiceListResourcesResponse:
+        self, request: resource_pb.ResourcesServiceListResourcesRequest, context: object
+    ) -> resource_pb.ResourcesServiceListResourcesResponse:
         self.calls.append(
             f"ListResources:{request.resource_type_id}:{request.parent_resource_id.resource}"
         )
         if request.resource_type_id == "team":
             child = resource_tree.ChildResourceType(resource_type_id="member")
-            return resource.ResourcesServiceListResourcesResponse(list=[res("team", "t1", child)])
+            return resource_pb.ResourcesServiceListResourcesResponse(
+                list=[res("team", "t1", child)]
+            )
         if request.parent_resource_id.resource == "t1":
             skip = resource_tree.SkipEntitlementsAndGrants()
-            return resource.ResourcesServiceListResourcesResponse(list=[res("member", "m1", skip)])
-        return resource.ResourcesServiceListResourcesResponse()
+            return resource_pb.ResourcesServiceListResourcesResponse(
+                list=[res("member", "m1", skip)]
+            )
+        return resource_pb.ResourcesServiceListResourcesResponse()
 
     def ListStaticEntitlements(
         self, request: object, context: object
-    ) -> entitlement.EntitlementsServiceListStaticEntitlementsResponse:
-        return entitlement.EntitlementsServiceListStaticEntitlementsResponse()
+    ) -> entitlement_pb.EntitlementsServiceListStaticEntitlementsResponse:
+        return entitlement_pb.EntitlementsServiceListStaticEntitlementsResponse()
 
     def ListEntitlements(
-        self, request: entitlement.EntitlementsServiceListEntitlementsRequest, context: object
-    ) -> entitlement.EntitlementsServiceListEntitlementsResponse:
+        self, request: entitlement_pb.EntitlementsServiceListEntitlementsRequest, context: object
+    ) -> entitlement_pb.EntitlementsServiceListEntitlementsResponse:
         self.calls.append(f"ListEntitlements:{request.resource.id.resource}")
-        return entitlement.EntitlementsServiceListEntitlementsResponse(
-            list=[entitlement.Entitlement(id="team:t1:member", resource=request.resource)]
+        return entitlement_pb.EntitlementsServiceListEntitlementsResponse(
+            list=[entitlement_pb.Entitlement(id="team:t1:member", resource=request.resource)]
         )
 
     def ListGrants(
-        self, request: grant.GrantsServiceListGrantsRequest, context: object
-    ) -> grant.GrantsServiceListGrantsResponse:
+        self, request: grant_pb.GrantsServiceListGrantsRequest, context: object
+    ) -> grant_pb.GrantsServiceListGrantsResponse:
         self.calls.append(f"ListGrants:{request.resource.id.resource}:{request.page_token}")
         if self.repeat_token:
-            return grant.GrantsServiceListGrantsResponse(next_page_token="same")
-        return grant.GrantsServiceListGrantsResponse()
+            return grant_pb.GrantsServiceListGrantsResponse(next_page_token="same")
+        return grant_pb.GrantsServiceListGrantsResponse()
 
 
 @contextmanager

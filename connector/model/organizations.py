@@ -1,9 +1,11 @@
 """Organizations: TRAIT_GROUP resources whose entitlements and grants are the memberships.
 
-Entitlements of an organization: `member`, plus one per role (slug = the stable role id) that
-the organization can assign (its role set) or that one of its members actually holds.
-Grants, per membership: `organization:{org}:member:user:{user}` and, when the membership's role
-key resolves to a role, `organization:{org}:{role_id}:user:{user}`. Entitlements and grants of
+Entitlements of an organization: `member`, plus one per role that the organization can assign
+(its role set) or that one of its members actually holds. A role entitlement's id carries the
+stable role id (`organization:{org}:{role_id}`); its slug is the role key (`org:admin`), which
+is what people recognise. Grants, per membership: `organization:{org}:member:user:{user}` and,
+when the membership's role key resolves to a role, `organization:{org}:{role_id}:user:{user}`;
+both carry the membership's GrantMetadata. Entitlements and grants of
 one organization come from the same membership snapshot, so every grant has its entitlement.
 """
 
@@ -14,22 +16,27 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cached_property
 
 import structlog
+from google.protobuf import any_pb2
 
-from connector import ids
-from connector.catalog import RoleCatalog
-from connector.clerk import Organization, Role
-from connector.protocol import (
+from connector.c1 import ids
+from connector.c1.protocol import (
+    MAX_DESCRIPTION_BYTES,
+    MAX_NAME_BYTES,
     StructValue,
-    entitlement,
-    grant,
+    clip,
+    entitlement_pb,
     grant_annotations,
+    grant_pb,
     pack,
-    resource,
+    resource_pb,
+    set_timestamp_ms,
     struct,
     traits,
     unpack_all,
 )
-from connector.resources.base import (
+from connector.c1.stream import stream_page
+from connector.clerk import Organization, Role
+from connector.model.base import (
     AccessNotAttributable,
     Page,
     ResourceBuilder,
@@ -37,15 +44,15 @@ from connector.resources.base import (
     keyset_page,
     principal,
 )
-from connector.resources.memberships import Member, MembershipIndex, read_one_organization
-from connector.resources.principals import listed_users
-from connector.resources.stream import stream_page
+from connector.model.catalog import RoleCatalog
+from connector.model.memberships import Member, MembershipIndex, read_one_organization
+from connector.model.principals import listed_users
 
 log = structlog.get_logger(__name__)
 
 _KIND = "organizations"
 MEMBERSHIPS = "memberships"  # the sync scope's key for the MembershipIndex
-ASSIGNMENT = entitlement.Entitlement.PURPOSE_VALUE_ASSIGNMENT
+ASSIGNMENT = entitlement_pb.Entitlement.PURPOSE_VALUE_ASSIGNMENT
 
 
 # A grant before it becomes protobuf: (grant id, the role it grants or None for `member`, member).
@@ -129,12 +136,12 @@ class OrganizationAccess:
 class OrganizationBuilder(ResourceBuilder):
     type_id = ids.ORGANIZATION
 
-    def resource_type(self) -> resource.ResourceType:
-        return resource.ResourceType(
+    def resource_type(self) -> resource_pb.ResourceType:
+        return resource_pb.ResourceType(
             id=self.type_id,
             display_name="Organization",
             description="A Clerk organization; its members and their roles are its grants.",
-            traits=[resource.ResourceType.TRAIT_GROUP],
+            traits=[resource_pb.ResourceType.TRAIT_GROUP],
         )
 
     def prefetch(self, ctx: SyncContext) -> None:
@@ -143,7 +150,7 @@ class OrganizationBuilder(ResourceBuilder):
         ctx.scope.start("catalog", ctx.load_catalog)
         ctx.scope.start(MEMBERSHIPS, lambda: read_index(ctx))
 
-    def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource.Resource]:
+    def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource_pb.Resource]:
         organizations, next_token = stream_page(
             kind=_KIND,
             token=token,
@@ -154,12 +161,12 @@ class OrganizationBuilder(ResourceBuilder):
         )
         return Page([organization_resource(org) for org in organizations], next_token)
 
-    def get_resource(self, ctx: SyncContext, resource_id: str) -> resource.Resource:
+    def get_resource(self, ctx: SyncContext, resource_id: str) -> resource_pb.Resource:
         return organization_resource(ctx.client.get_organization(resource_id))
 
     def list_entitlements(
-        self, ctx: SyncContext, parent: resource.Resource, size: int, token: str
-    ) -> Page[entitlement.Entitlement]:
+        self, ctx: SyncContext, parent: resource_pb.Resource, size: int, token: str
+    ) -> Page[entitlement_pb.Entitlement]:
         access = organization_access(ctx, parent)
         if not token:  # once per organization and sync: entitlements come before grants
             access.log_unresolved()
@@ -174,8 +181,8 @@ class OrganizationBuilder(ResourceBuilder):
         return page
 
     def list_grants(
-        self, ctx: SyncContext, parent: resource.Resource, size: int, token: str
-    ) -> Page[grant.Grant]:
+        self, ctx: SyncContext, parent: resource_pb.Resource, size: int, token: str
+    ) -> Page[grant_pb.Grant]:
         if not ctx.serves(ids.USER):
             return Page([])  # a switched-off type is never named by a grant
         access = organization_access(ctx, parent)
@@ -184,7 +191,9 @@ class OrganizationBuilder(ResourceBuilder):
         page = keyset_page(access.grant_edges, lambda edge: edge[0], size, token, kind)
         # The same entitlements ListEntitlements emitted, minus grantable_to (it never varies);
         # built once per page, each grant copies one (a C-level copy).
-        granted: dict[str | None, entitlement.Entitlement] = {None: member_entitlement(owner, [])}
+        granted: dict[str | None, entitlement_pb.Entitlement] = {
+            None: member_entitlement(owner, [])
+        }
         for _, role, _ in page.items:
             if role is not None and role.id not in granted:
                 granted[role.id] = role_entitlement(owner, role, [])
@@ -192,7 +201,7 @@ class OrganizationBuilder(ResourceBuilder):
         return Page(built, page.next_token)
 
 
-def organization_resource(org: Organization) -> resource.Resource:
+def organization_resource(org: Organization) -> resource_pb.Resource:
     profile = struct(
         {
             "organization_id": org.id,
@@ -205,17 +214,33 @@ def organization_resource(org: Organization) -> resource.Resource:
             "created_by": org.created_by,
         }
     )
-    built = resource.Resource(
-        id=resource.ResourceId(resource_type=ids.ORGANIZATION, resource=org.id),
-        display_name=org.name,
-        description=f"slug {org.slug}" if org.slug else "",
+    built = resource_pb.Resource(
+        id=resource_pb.ResourceId(resource_type=ids.ORGANIZATION, resource=org.id),
+        display_name=_clip_name(org.name, org.id, "display_name"),
+        description=_clip_description(f"slug {org.slug}" if org.slug else "", org.id),
         annotations=[pack(traits.GroupTrait(profile=profile))],
     )
-    built.created_at.FromMilliseconds(org.created_at)
+    set_timestamp_ms(
+        built.created_at,
+        org.created_at,
+        type_id=ids.ORGANIZATION,
+        object_id=org.id,
+        field="created_at",
+    )
     return built
 
 
-def organization_access(ctx: SyncContext, org: resource.Resource) -> OrganizationAccess:
+def _clip_name(text: str, org_id: str, field: str) -> str:
+    return clip(text, MAX_NAME_BYTES, type_id=ids.ORGANIZATION, object_id=org_id, field=field)
+
+
+def _clip_description(text: str, org_id: str, field: str = "description") -> str:
+    return clip(
+        text, MAX_DESCRIPTION_BYTES, type_id=ids.ORGANIZATION, object_id=org_id, field=field
+    )
+
+
+def organization_access(ctx: SyncContext, org: resource_pb.Resource) -> OrganizationAccess:
     """The organization's memberships, from this sync's instance-wide index when there is one,
     reconciled with the users this sync served."""
     org_id = org.id.resource
@@ -252,7 +277,7 @@ def _no_name(_: str) -> str | None:
 
 def _resolve(
     ctx: SyncContext,
-    org: resource.Resource,
+    org: resource_pb.Resource,
     members: Sequence[Member],
     names: Callable[[str], str | None],
 ) -> OrganizationAccess:
@@ -270,7 +295,7 @@ def _resolve(
     return access
 
 
-def _members(ctx: SyncContext, org: resource.Resource) -> list[Member]:
+def _members(ctx: SyncContext, org: resource_pb.Resource) -> list[Member]:
     """The organization's memberships, read on their own when the sync's index leaves them
     in doubt (see MembershipIndex.needs_reread)."""
     org_id = org.id.resource
@@ -318,7 +343,7 @@ def _attributable(
     return read.members(org_id)
 
 
-def _members_count(org: resource.Resource) -> int | None:
+def _members_count(org: resource_pb.Resource) -> int | None:
     """Clerk's members_count from the GroupTrait profile the platform sends back, if any."""
     for trait in unpack_all(org.annotations, traits.GroupTrait):
         value = trait.profile.fields.get("members_count")
@@ -327,7 +352,7 @@ def _members_count(org: resource.Resource) -> int | None:
     return None
 
 
-def _role_set_key(ctx: SyncContext, org: resource.Resource) -> str | None:
+def _role_set_key(ctx: SyncContext, org: resource_pb.Resource) -> str | None:
     """Read from the GroupTrait profile the platform sends back; ask Clerk if it is absent."""
     for trait in unpack_all(org.annotations, traits.GroupTrait):
         if "role_set_key" in trait.profile.fields:
@@ -335,24 +360,27 @@ def _role_set_key(ctx: SyncContext, org: resource.Resource) -> str | None:
     return ctx.client.get_organization(org.id.resource).role_set_key
 
 
-def _bare(org: resource.Resource) -> resource.Resource:
+def _bare(org: resource_pb.Resource) -> resource_pb.Resource:
     """The organization as entitlements and grants reference it: id and name only."""
     return principal(ids.ORGANIZATION, org.id.resource, org.display_name)
 
 
-def _grantable_to(ctx: SyncContext) -> list[resource.ResourceType]:
+def _grantable_to(ctx: SyncContext) -> list[resource_pb.ResourceType]:
     user_type = ctx.resource_types.get(ids.USER)
     return [user_type] if user_type is not None else []
 
 
 def member_entitlement(
-    org: resource.Resource, grantable: list[resource.ResourceType]
-) -> entitlement.Entitlement:
-    return entitlement.Entitlement(
+    org: resource_pb.Resource, grantable: list[resource_pb.ResourceType]
+) -> entitlement_pb.Entitlement:
+    org_id = org.id.resource
+    return entitlement_pb.Entitlement(
         resource=org,
-        id=ids.entitlement_id(ids.ORGANIZATION, org.id.resource, ids.MEMBER_SLUG),
-        display_name=f"{org.display_name} member",
-        description=f"Member of the {org.display_name} organization",
+        id=ids.entitlement_id(ids.ORGANIZATION, org_id, ids.MEMBER_SLUG),
+        display_name=_clip_name(f"{org.display_name} member", org_id, "member.display_name"),
+        description=_clip_description(
+            f"Member of the {org.display_name} organization", org_id, "member.description"
+        ),
         grantable_to=grantable,
         purpose=ASSIGNMENT,
         slug=ids.MEMBER_SLUG,
@@ -360,17 +388,21 @@ def member_entitlement(
 
 
 def role_entitlement(
-    org: resource.Resource, role: Role, grantable: list[resource.ResourceType]
-) -> entitlement.Entitlement:
+    org: resource_pb.Resource, role: Role, grantable: list[resource_pb.ResourceType]
+) -> entitlement_pb.Entitlement:
+    """`organization:{org}:{role_id}` (the id keeps the stable role id), slug = the role key,
+    named like the member entitlement: "{organization} {role}"."""
+    org_id = org.id.resource
     name = role.name or role.key
-    return entitlement.Entitlement(
+    description = f"Holds the {name} role ({role.key}) in the {org.display_name} organization"
+    return entitlement_pb.Entitlement(
         resource=org,
-        id=ids.entitlement_id(ids.ORGANIZATION, org.id.resource, role.id),
-        display_name=name,
-        description=f"Holds the {name} role ({role.key}) in the {org.display_name} organization",
+        id=ids.entitlement_id(ids.ORGANIZATION, org_id, role.id),
+        display_name=_clip_name(f"{org.display_name} {name}", org_id, "role.display_name"),
+        description=_clip_description(description, org_id, "role.description"),
         grantable_to=grantable,
         purpose=ASSIGNMENT,
-        slug=role.id,
+        slug=role.key,
     )
 
 
@@ -387,33 +419,36 @@ def _grant_edges(
 
 
 def _build_grant(
-    edge: _Edge, granted: dict[str | None, entitlement.Entitlement], access: OrganizationAccess
-) -> grant.Grant:
+    edge: _Edge, granted: dict[str | None, entitlement_pb.Entitlement], access: OrganizationAccess
+) -> grant_pb.Grant:
     grant_id, role, member = edge
-    built = grant.Grant(
+    built = grant_pb.Grant(
         id=grant_id,
         entitlement=granted[role.id if role is not None else None],
         principal=principal(ids.USER, member.user_id, access.principal_name(member)),
     )
-    if role is None:
-        # Reviewers see the raw role key on the membership, resolved or not.
-        resolved = access.resolved.get(member.role_key)
-        metadata: dict[str, StructValue] = {
-            "membership_id": member.membership_id,
-            "role_key": member.role_key,
-            "role_id": resolved.id if resolved is not None else None,
-        }
-        if resolved is None and member.permissions:
-            # An unresolved key still carries rights: show the reviewer which.
-            metadata["permissions"] = member.permission_keys()
-        elif resolved is not None and member.permissions:
-            # A membership listing rights its role lacks (a stale read, a role being edited):
-            # the reviewer sees the difference rather than the resolved role alone.
-            beyond = _beyond_role(member, resolved)
-            if beyond:
-                metadata["permissions_beyond_role"] = beyond
-        built.annotations.append(pack(grant_annotations.GrantMetadata(metadata=struct(metadata))))
+    built.annotations.append(membership_metadata(member, access.resolved.get(member.role_key)))
     return built
+
+
+def membership_metadata(member: Member, role: Role | None) -> any_pb2.Any:
+    """The GrantMetadata of a member or role grant: reviewers see the membership and its raw
+    role key, resolved (with the role id) or not."""
+    metadata: dict[str, StructValue] = {
+        "membership_id": member.membership_id,
+        "role_key": member.role_key,
+        "role_id": role.id if role is not None else None,
+    }
+    if role is None and member.permissions:
+        # An unresolved key still carries rights: show the reviewer which.
+        metadata["permissions"] = member.permission_keys()
+    elif role is not None and member.permissions:
+        # A membership listing rights its role lacks (a stale read, a role being edited): the
+        # reviewer sees the difference rather than the resolved role alone.
+        beyond = _beyond_role(member, role)
+        if beyond:
+            metadata["permissions_beyond_role"] = beyond
+    return pack(grant_annotations.GrantMetadata(metadata=struct(metadata)))
 
 
 def _beyond_role(member: Member, role: Role) -> list[str]:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from connector.protocol import resource
-from connector.sync_cache import SyncScope
+from connector.c1.protocol import resource_pb
+from connector.c1.sync_cache import SyncScope
 
 _KEY = "listed_users"
 
@@ -28,7 +28,7 @@ class ListedUsers:
         self._lock = threading.Lock()
         self.complete = False
 
-    def add(self, users: Iterable[resource.Resource]) -> None:
+    def add(self, users: Iterable[resource_pb.Resource]) -> None:
         with self._lock:
             for user in users:
                 self._names[user.id.resource] = user.display_name

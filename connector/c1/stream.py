@@ -1,4 +1,4 @@
-"""gRPC pages over a Clerk `Listing` kept by the connector between calls.
+"""gRPC pages over a listing (a `RowSource`) kept by the connector between calls.
 
 A listing's state (the ids already served, where it stands in Clerk's list, the totals it saw)
 is far too large for a page token: 100,000 user ids. So the connector keeps the listing itself,
@@ -14,7 +14,7 @@ number of the page it asks for:
   because resuming a listing without its served ids could serve a row twice or miss one.
 
 The last page carries an empty token only once the listing ended complete (see
-connector/clerk/paging.py); a listing that cannot prove itself complete fails the call.
+the listing itself); a listing that cannot prove itself complete fails the call.
 """
 
 from __future__ import annotations
@@ -23,14 +23,26 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
-from connector import page_tokens
-from connector.clerk import Listing
-from connector.clerk.paging import HasId
-from connector.sync_cache import SyncCache, SyncScope
+from connector.c1 import page_tokens
+from connector.c1.sync_cache import SyncCache, SyncScope
 
-T = TypeVar("T", bound=HasId)
+T = TypeVar("T")
+
+
+class RowSource(Protocol[T]):
+    """A listing read batch by batch (the Clerk client's `Listing` is one)."""
+
+    @property
+    def done(self) -> bool:
+        """True once the listing ended complete."""
+        ...
+
+    def next_rows(self) -> list[T] | None:
+        """Rows not returned before; None once complete (raises when it cannot be)."""
+        ...
+
 
 # Pages one listing may serve: as many as Clerk requests a listing may make.
 MAX_PAGES = 100_000
@@ -53,7 +65,7 @@ class StreamState(Generic[T]):
     last answer (for a retried call)."""
 
     listing_id: str
-    listing: Listing[T]
+    listing: RowSource[T]
     pending: list[T] = field(default_factory=list)
     last: _Answer[T] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -66,7 +78,7 @@ def stream_page(
     size: int,
     scope: SyncScope,
     cache: SyncCache | None,
-    start: Callable[[], Listing[T]],
+    start: Callable[[], RowSource[T]],
 ) -> tuple[list[T], str]:
     """The next page (at most `size` rows) of the listing `token` continues, and its token.
 

@@ -24,9 +24,9 @@ from typing import NamedTuple
 
 import structlog
 
+from connector.c1.sync_cache import ScopeClosed
 from connector.clerk import ClerkClient, ClerkUnavailableError, OrganizationMembership
 from connector.clerk.paging import EvidenceObserver, ignore_evidence
-from connector.sync_cache import ScopeClosed
 
 log = structlog.get_logger(__name__)
 

@@ -23,18 +23,18 @@ from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from grpc_status import rpc_status
 
-from connector.protocol import (
+from connector.c1.protocol import (
     SYNC_REPORT_KEY,
-    connector,
     connector_grpc,
-    entitlement,
+    connector_pb,
     entitlement_grpc,
-    grant,
+    entitlement_pb,
     grant_annotations,
     grant_grpc,
+    grant_pb,
     ratelimit,
-    resource,
     resource_grpc,
+    resource_pb,
     resource_tree,
     unpack_all,
 )
@@ -56,10 +56,10 @@ Resp = TypeVar("Resp", bound=Message)
 class SyncResult:
     sync_id: str
     sdk_version: str = ""
-    resource_types: list[resource.ResourceType] = field(default_factory=list)
-    resources: list[resource.Resource] = field(default_factory=list)
-    entitlements: list[entitlement.Entitlement] = field(default_factory=list)
-    grants: list[grant.Grant] = field(default_factory=list)
+    resource_types: list[resource_pb.ResourceType] = field(default_factory=list)
+    resources: list[resource_pb.Resource] = field(default_factory=list)
+    entitlements: list[entitlement_pb.Entitlement] = field(default_factory=list)
+    grants: list[grant_pb.Grant] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
     # The connector's own report from Cleanup: completeness evidence per listing, and events.
@@ -197,7 +197,7 @@ def run_sync(
     sid = result.sync_id
 
     validated = caller.call(
-        "Validate", stubs.connector.Validate, connector.ConnectorServiceValidateRequest()
+        "Validate", stubs.connector.Validate, connector_pb.ConnectorServiceValidateRequest()
     )
     result.sdk_version = validated.sdk_version
 
@@ -219,16 +219,16 @@ def run_sync(
             listing(
                 "ListResourceTypes",
                 stubs.types.ListResourceTypes,
-                resource.ResourceTypesServiceListResourceTypesRequest,
+                resource_pb.ResourceTypesServiceListResourceTypesRequest,
             )
         )
         types = {rt.id: rt for rt in result.resource_types}
 
-        def list_resources(type_id: str, parent: resource.ResourceId | None) -> None:
+        def list_resources(type_id: str, parent: resource_pb.ResourceId | None) -> None:
             for res in listing(
                 f"ListResources({type_id})",
                 stubs.resources.ListResources,
-                resource.ResourcesServiceListResourcesRequest,
+                resource_pb.ResourcesServiceListResourcesRequest,
                 resource_type_id=type_id,
                 parent_resource_id=parent,
             ):
@@ -244,7 +244,7 @@ def run_sync(
                 listing(
                     f"ListStaticEntitlements({type_id})",
                     stubs.entitlements.ListStaticEntitlements,
-                    entitlement.EntitlementsServiceListStaticEntitlementsRequest,
+                    entitlement_pb.EntitlementsServiceListStaticEntitlementsRequest,
                     resource_type_id=type_id,
                 )
             )
@@ -255,14 +255,14 @@ def run_sync(
                 resource_tree.SkipEntitlements,
                 "ListEntitlements",
                 stubs.entitlements.ListEntitlements,
-                entitlement.EntitlementsServiceListEntitlementsRequest,
+                entitlement_pb.EntitlementsServiceListEntitlementsRequest,
                 result.entitlements,
             ),
             (
                 resource_tree.SkipGrants,
                 "ListGrants",
                 stubs.grants.ListGrants,
-                grant.GrantsServiceListGrantsRequest,
+                grant_pb.GrantsServiceListGrantsRequest,
                 result.grants,
             ),
         ]
@@ -276,7 +276,7 @@ def run_sync(
             cleaned = caller.call(
                 "Cleanup",
                 stubs.connector.Cleanup,
-                connector.ConnectorServiceCleanupRequest(active_sync_id=sid),
+                connector_pb.ConnectorServiceCleanupRequest(active_sync_id=sid),
             )
             for note in unpack_all(cleaned.annotations, struct_pb2.Struct):
                 if SYNC_REPORT_KEY in note.fields:
@@ -287,7 +287,7 @@ def run_sync(
 
 
 def _skips(
-    rtype: resource.ResourceType | None, res: resource.Resource, specific: type[Message]
+    rtype: resource_pb.ResourceType | None, res: resource_pb.Resource, specific: type[Message]
 ) -> bool:
     annotations = [*(rtype.annotations if rtype is not None else []), *res.annotations]
     return bool(

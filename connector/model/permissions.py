@@ -6,10 +6,19 @@ role carries lets reviewers see what each role allows.
 
 from __future__ import annotations
 
-from connector import ids
+from connector.c1 import ids
+from connector.c1.protocol import (
+    MAX_DESCRIPTION_BYTES,
+    MAX_NAME_BYTES,
+    clip,
+    entitlement_pb,
+    grant_pb,
+    resource_pb,
+    set_timestamp_ms,
+    struct,
+)
 from connector.clerk import Permission
-from connector.protocol import entitlement, grant, resource, struct
-from connector.resources.base import (
+from connector.model.base import (
     Page,
     ResourceBuilder,
     ResourceNotFound,
@@ -17,15 +26,16 @@ from connector.resources.base import (
     keyset_page,
     principal,
 )
+from connector.model.roles import role_display_name
 
-PERMISSION = entitlement.Entitlement.PURPOSE_VALUE_PERMISSION
+PERMISSION = entitlement_pb.Entitlement.PURPOSE_VALUE_PERMISSION
 
 
 class OrganizationPermissionBuilder(ResourceBuilder):
     type_id = ids.ORGANIZATION_PERMISSION
 
-    def resource_type(self) -> resource.ResourceType:
-        return resource.ResourceType(
+    def resource_type(self) -> resource_pb.ResourceType:
+        return resource_pb.ResourceType(
             id=self.type_id,
             display_name="Organization permission",
             description="A permission such as org:sys_memberships:manage, granted through roles.",
@@ -34,26 +44,26 @@ class OrganizationPermissionBuilder(ResourceBuilder):
     def prefetch(self, ctx: SyncContext) -> None:
         ctx.scope.start("catalog", ctx.load_catalog)
 
-    def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource.Resource]:
+    def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource_pb.Resource]:
         permissions = ctx.catalog().permissions
         page = keyset_page(permissions, lambda perm: perm.id, size, token, "permissions")
         return Page([permission_resource(perm) for perm in page.items], page.next_token)
 
-    def get_resource(self, ctx: SyncContext, resource_id: str) -> resource.Resource:
+    def get_resource(self, ctx: SyncContext, resource_id: str) -> resource_pb.Resource:
         permission = ctx.catalog().permission(resource_id)
         if permission is None:
             raise ResourceNotFound(f"no organization permission {resource_id}")
         return permission_resource(permission)
 
     def list_entitlements(
-        self, ctx: SyncContext, parent: resource.Resource, size: int, token: str
-    ) -> Page[entitlement.Entitlement]:
+        self, ctx: SyncContext, parent: resource_pb.Resource, size: int, token: str
+    ) -> Page[entitlement_pb.Entitlement]:
         built = granted_entitlement(_bare(parent), _grantable_to(ctx))
         return keyset_page([built], lambda item: item.id, size, token, "permission-ent")
 
     def list_grants(
-        self, ctx: SyncContext, parent: resource.Resource, size: int, token: str
-    ) -> Page[grant.Grant]:
+        self, ctx: SyncContext, parent: resource_pb.Resource, size: int, token: str
+    ) -> Page[grant_pb.Grant]:
         if not ctx.serves(ids.ORGANIZATION_ROLE):
             return Page([])  # a switched-off type is never named by a grant
         catalog = ctx.catalog()
@@ -66,10 +76,10 @@ class OrganizationPermissionBuilder(ResourceBuilder):
         page = keyset_page(roles, lambda role: role.id, size, token, f"perm:{permission.id}")
         return Page(
             [
-                grant.Grant(
+                grant_pb.Grant(
                     id=ids.grant_id(target.id, ids.ORGANIZATION_ROLE, role.id),
                     entitlement=target,
-                    principal=principal(ids.ORGANIZATION_ROLE, role.id, role.name or role.key),
+                    principal=principal(ids.ORGANIZATION_ROLE, role.id, role_display_name(role)),
                 )
                 for role in page.items
             ],
@@ -77,11 +87,17 @@ class OrganizationPermissionBuilder(ResourceBuilder):
         )
 
 
-def permission_resource(permission: Permission) -> resource.Resource:
-    built = resource.Resource(
-        id=resource.ResourceId(resource_type=ids.ORGANIZATION_PERMISSION, resource=permission.id),
-        display_name=permission.name or permission.key,
-        description=permission.description or "",
+def permission_resource(permission: Permission) -> resource_pb.Resource:
+    built = resource_pb.Resource(
+        id=resource_pb.ResourceId(
+            resource_type=ids.ORGANIZATION_PERMISSION, resource=permission.id
+        ),
+        display_name=_clip(
+            permission.name or permission.key, MAX_NAME_BYTES, permission.id, "display_name"
+        ),
+        description=_clip(
+            permission.description or "", MAX_DESCRIPTION_BYTES, permission.id, "description"
+        ),
         profile=struct(
             {
                 "permission_id": permission.id,
@@ -91,30 +107,51 @@ def permission_resource(permission: Permission) -> resource.Resource:
             }
         ),
     )
-    if permission.created_at is not None:
-        built.created_at.FromMilliseconds(permission.created_at)
+    set_timestamp_ms(
+        built.created_at,
+        permission.created_at,
+        type_id=ids.ORGANIZATION_PERMISSION,
+        object_id=permission.id,
+        field="created_at",
+    )
     return built
 
 
-def _bare(permission: resource.Resource) -> resource.Resource:
+def _clip(text: str, most: int, permission_id: str, field: str) -> str:
+    return clip(
+        text, most, type_id=ids.ORGANIZATION_PERMISSION, object_id=permission_id, field=field
+    )
+
+
+def _bare(permission: resource_pb.Resource) -> resource_pb.Resource:
     return principal(ids.ORGANIZATION_PERMISSION, permission.id.resource, permission.display_name)
 
 
-def _grantable_to(ctx: SyncContext) -> list[resource.ResourceType]:
+def _grantable_to(ctx: SyncContext) -> list[resource_pb.ResourceType]:
     role_type = ctx.resource_types.get(ids.ORGANIZATION_ROLE)
     return [role_type] if role_type is not None else []
 
 
 def granted_entitlement(
-    permission: resource.Resource, grantable: list[resource.ResourceType]
-) -> entitlement.Entitlement:
-    return entitlement.Entitlement(
+    permission: resource_pb.Resource, grantable: list[resource_pb.ResourceType]
+) -> entitlement_pb.Entitlement:
+    return entitlement_pb.Entitlement(
         resource=permission,
         id=ids.entitlement_id(
             ids.ORGANIZATION_PERMISSION, permission.id.resource, ids.GRANTED_SLUG
         ),
-        display_name=f"{permission.display_name} granted",
-        description=f"Roles that carry the {permission.display_name} permission",
+        display_name=_clip(
+            f"{permission.display_name} granted",
+            MAX_NAME_BYTES,
+            permission.id.resource,
+            "granted.display_name",
+        ),
+        description=_clip(
+            f"Roles that carry the {permission.display_name} permission",
+            MAX_DESCRIPTION_BYTES,
+            permission.id.resource,
+            "granted.description",
+        ),
         grantable_to=grantable,
         purpose=PERMISSION,
         slug=ids.GRANTED_SLUG,

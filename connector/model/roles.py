@@ -6,10 +6,20 @@ reported on the permissions. A role has no entitlements of its own.
 
 from __future__ import annotations
 
-from connector import ids
+from connector.c1 import ids
+from connector.c1.protocol import (
+    MAX_DESCRIPTION_BYTES,
+    MAX_NAME_BYTES,
+    clip,
+    pack,
+    resource_pb,
+    resource_tree,
+    set_timestamp_ms,
+    struct,
+    traits,
+)
 from connector.clerk import Role
-from connector.protocol import pack, resource, resource_tree, struct, traits
-from connector.resources.base import (
+from connector.model.base import (
     Page,
     ResourceBuilder,
     ResourceNotFound,
@@ -21,30 +31,30 @@ from connector.resources.base import (
 class OrganizationRoleBuilder(ResourceBuilder):
     type_id = ids.ORGANIZATION_ROLE
 
-    def resource_type(self) -> resource.ResourceType:
-        return resource.ResourceType(
+    def resource_type(self) -> resource_pb.ResourceType:
+        return resource_pb.ResourceType(
             id=self.type_id,
             display_name="Organization role",
             description="A role that organization members can hold, such as org:admin.",
-            traits=[resource.ResourceType.TRAIT_ROLE],
+            traits=[resource_pb.ResourceType.TRAIT_ROLE],
             annotations=[pack(resource_tree.SkipEntitlementsAndGrants())],
         )
 
     def prefetch(self, ctx: SyncContext) -> None:
         ctx.scope.start("catalog", ctx.load_catalog)
 
-    def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource.Resource]:
+    def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource_pb.Resource]:
         page = keyset_page(ctx.catalog().roles, lambda role: role.id, size, token, "roles")
         return Page([role_resource(role) for role in page.items], page.next_token)
 
-    def get_resource(self, ctx: SyncContext, resource_id: str) -> resource.Resource:
+    def get_resource(self, ctx: SyncContext, resource_id: str) -> resource_pb.Resource:
         role = ctx.catalog().role(resource_id)
         if role is None:
             raise ResourceNotFound(f"no organization role {resource_id}")
         return role_resource(role)
 
 
-def role_resource(role: Role) -> resource.Resource:
+def role_resource(role: Role) -> resource_pb.Resource:
     profile = struct(
         {
             "role_id": role.id,
@@ -55,12 +65,34 @@ def role_resource(role: Role) -> resource.Resource:
             "permissions": sorted(permission.key for permission in role.permissions),
         }
     )
-    built = resource.Resource(
-        id=resource.ResourceId(resource_type=ids.ORGANIZATION_ROLE, resource=role.id),
-        display_name=role.name or role.key,
-        description=role.description or "",
+    built = resource_pb.Resource(
+        id=resource_pb.ResourceId(resource_type=ids.ORGANIZATION_ROLE, resource=role.id),
+        display_name=role_display_name(role),
+        description=clip(
+            role.description or "",
+            MAX_DESCRIPTION_BYTES,
+            type_id=ids.ORGANIZATION_ROLE,
+            object_id=role.id,
+            field="description",
+        ),
         annotations=[pack(traits.RoleTrait(profile=profile))],
     )
-    if role.created_at is not None:
-        built.created_at.FromMilliseconds(role.created_at)
+    set_timestamp_ms(
+        built.created_at,
+        role.created_at,
+        type_id=ids.ORGANIZATION_ROLE,
+        object_id=role.id,
+        field="created_at",
+    )
     return built
+
+
+def role_display_name(role: Role) -> str:
+    """The role resource's display name (also its name as a grant principal)."""
+    return clip(
+        role.name or role.key,
+        MAX_NAME_BYTES,
+        type_id=ids.ORGANIZATION_ROLE,
+        object_id=role.id,
+        field="display_name",
+    )

@@ -14,11 +14,11 @@ from typing import Generic, TypeVar
 
 import structlog
 
-from connector import ids, page_tokens
-from connector.catalog import RoleCatalog, load_catalog
+from connector.c1 import ids, page_tokens
+from connector.c1.protocol import MAX_NAME_BYTES, clip, entitlement_pb, grant_pb, resource_pb
+from connector.c1.sync_cache import SyncCache, SyncScope
 from connector.clerk import ClerkClient, Evidence
-from connector.protocol import entitlement, grant, resource
-from connector.sync_cache import SyncCache, SyncScope
+from connector.model.catalog import RoleCatalog, load_catalog
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
@@ -51,7 +51,7 @@ class SyncContext:
     client: ClerkClient
     scope: SyncScope
     served: frozenset[str]
-    resource_types: dict[str, resource.ResourceType] = field(default_factory=dict)
+    resource_types: dict[str, resource_pb.ResourceType] = field(default_factory=dict)
     # Where listings of calls without a sync id are kept between pages (see stream.py).
     cache: SyncCache | None = None
 
@@ -90,13 +90,13 @@ class ResourceBuilder:
 
     type_id: str = ""
 
-    def resource_type(self) -> resource.ResourceType:
+    def resource_type(self) -> resource_pb.ResourceType:
         raise NotImplementedError
 
-    def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource.Resource]:
+    def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource_pb.Resource]:
         raise NotImplementedError
 
-    def get_resource(self, ctx: SyncContext, resource_id: str) -> resource.Resource:
+    def get_resource(self, ctx: SyncContext, resource_id: str) -> resource_pb.Resource:
         raise NotImplementedError
 
     def prefetch(self, ctx: SyncContext) -> None:
@@ -104,13 +104,13 @@ class ResourceBuilder:
         starts listing resources. Default: nothing."""
 
     def list_entitlements(
-        self, ctx: SyncContext, parent: resource.Resource, size: int, token: str
-    ) -> Page[entitlement.Entitlement]:
+        self, ctx: SyncContext, parent: resource_pb.Resource, size: int, token: str
+    ) -> Page[entitlement_pb.Entitlement]:
         return Page([])
 
     def list_grants(
-        self, ctx: SyncContext, parent: resource.Resource, size: int, token: str
-    ) -> Page[grant.Grant]:
+        self, ctx: SyncContext, parent: resource_pb.Resource, size: int, token: str
+    ) -> Page[grant_pb.Grant]:
         return Page([])
 
 
@@ -134,8 +134,12 @@ def keyset_page(
     return Page(chunk, next_token)
 
 
-def principal(type_id: str, object_id: str, display_name: str = "") -> resource.Resource:
-    return resource.Resource(
-        id=resource.ResourceId(resource_type=type_id, resource=object_id),
-        display_name=display_name,
+def principal(type_id: str, object_id: str, display_name: str = "") -> resource_pb.Resource:
+    """A resource as an entitlement or grant names it: id and display name only (the name cut
+    to the protocol's limit, like the resource's own)."""
+    return resource_pb.Resource(
+        id=resource_pb.ResourceId(resource_type=type_id, resource=object_id),
+        display_name=clip(
+            display_name, MAX_NAME_BYTES, type_id=type_id, object_id=object_id, field="display_name"
+        ),
     )

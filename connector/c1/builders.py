@@ -1,0 +1,89 @@
+"""What a resource type's code implements for the c1 layer: the builder contracts.
+
+A builder answers for one resource type. It must be a `ResourceSyncer`; what else it can do is
+found from what it implements, never listed by hand:
+
+- `EntitlementLister` / `GrantLister`: the type has entitlements / grants of its own; a type
+  without them is annotated `SkipEntitlements` / `SkipGrants` for the platform;
+- `Prefetcher`: it starts background reads when a sync begins listing resources.
+
+The c1 layer owns the protocol (requests, page sizes, page-token namespaces, statuses);
+builders get their context and a `PageRequest`, and return a `Page` whose `next_token` is ""
+on the last page and otherwise a token strictly after the page served.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar, runtime_checkable
+
+from connector.c1.protocol import entitlement_pb, grant_pb, resource_pb
+
+T = TypeVar("T")
+Ctx = TypeVar("Ctx", contravariant=True)
+
+
+class ResourceNotFound(LookupError):
+    """GetResource (or a listing) for an object the upstream does not have."""
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """One page asked for: its size (already capped), the token, and the token's namespace.
+
+    `kind` names the list the token belongs to (`{rpc}:{type}` or `{rpc}:{type}:{resource}`),
+    so one list's token is never accepted by another.
+    """
+
+    size: int
+    token: str
+    kind: str
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    next_token: str = ""
+
+
+@runtime_checkable
+class ResourceSyncer(Protocol[Ctx]):
+    """Lists the resources of one type."""
+
+    @property
+    def type_id(self) -> str: ...
+
+    def resource_type(self) -> resource_pb.ResourceType: ...
+
+    def list_resources(self, ctx: Ctx, page: PageRequest) -> Page[resource_pb.Resource]: ...
+
+    def get_resource(self, ctx: Ctx, resource_id: str) -> resource_pb.Resource: ...
+
+
+@runtime_checkable
+class EntitlementLister(Protocol[Ctx]):
+    def list_entitlements(
+        self, ctx: Ctx, parent: resource_pb.Resource, page: PageRequest
+    ) -> Page[entitlement_pb.Entitlement]: ...
+
+
+@runtime_checkable
+class GrantLister(Protocol[Ctx]):
+    def list_grants(
+        self, ctx: Ctx, parent: resource_pb.Resource, page: PageRequest
+    ) -> Page[grant_pb.Grant]: ...
+
+
+@runtime_checkable
+class Prefetcher(Protocol[Ctx]):
+    def prefetch(self, ctx: Ctx) -> None:
+        """Start background reads this sync will need; called when a sync lists resources."""
+        ...
+
+
+def reference(type_id: str, object_id: str, display_name: str = "") -> resource_pb.Resource:
+    """A resource as an entitlement or a grant names it: its id and display name only."""
+    return resource_pb.Resource(
+        id=resource_pb.ResourceId(resource_type=type_id, resource=object_id),
+        display_name=display_name,
+    )
