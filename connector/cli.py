@@ -17,20 +17,20 @@ import grpc
 from connector import __version__
 from connector.clerk import ClerkError
 from connector.logs import configure_logging, redact
-from connector.server.app import (
+from connector.server.process import (
     build_connector,
     clerk_client,
     in_process_server,
     serve_until_signalled,
 )
-from connector.server.tls import ClientTls, open_channel
+from connector.server.tls import ClientTls, open_channel, server_tls
 from connector.settings import (
-    DEFAULT_LISTEN,
     LogFormat,
     LogLevel,
     Settings,
     SettingsError,
     load_settings,
+    variable,
 )
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ def _settings(**overrides: object) -> Settings:
 def _serve(args: argparse.Namespace) -> int:
     overrides = {"CONNECTOR_LISTEN": args.listen} if args.listen else {}
     settings = _settings(**overrides)
-    tls = settings.server_tls()
+    tls = server_tls(settings)
     with clerk_client(settings) as client:
         serve_until_signalled(
             build_connector(settings, client),
@@ -187,7 +187,7 @@ def _sync(args: argparse.Namespace) -> int:
 
     _check_output(args.output)
     file_format = format_for(args.output, args.format)
-    tls = _client_tls(args, env=False)
+    tls = _client_tls(args, None)
     if tls is not None and not args.connect:
         raise SettingsError("--tls-* flags need --connect (the in-process server is loopback)")
     settings = _settings() if not args.connect else None
@@ -382,8 +382,8 @@ def _counts_table(counts: dict[str, dict[str, int]]) -> str:
 
 
 def _fake_clerk(args: argparse.Namespace) -> int:
-    from connector.fake_clerk import dataset as datasets
-    from connector.fake_clerk.server import RateLimit, serve
+    from connector.fake_clerk import RateLimit, serve
+    from connector.fake_clerk import data as datasets
 
     configure_logging(LogLevel.INFO, LogFormat.AUTO)
     if args.dataset == "generated":
@@ -401,8 +401,9 @@ def _fake_clerk(args: argparse.Namespace) -> int:
 def _health(args: argparse.Namespace) -> int:
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-    address = args.address or _local_address(os.environ.get("CONNECTOR_LISTEN", DEFAULT_LISTEN))
-    tls = _client_tls(args, env=True)
+    settings = load_settings()
+    address = args.address or _local_address(settings.listen)
+    tls = _client_tls(args, settings)
     try:
         with open_channel(address, tls) as channel:
             reply = health_pb2_grpc.HealthStub(channel).Check(
@@ -410,7 +411,7 @@ def _health(args: argparse.Namespace) -> int:
             )
     except grpc.RpcError as exc:
         hint = ""
-        if tls is None and os.environ.get("CONNECTOR_TLS_CERT_FILE"):
+        if tls is None and settings.tls_cert_file is not None:
             hint = " (the server uses TLS: set CONNECTOR_HEALTH_TLS_CA_FILE or --tls-ca)"
         print(f"unhealthy: {exc.code().name}{hint}", file=sys.stderr)
         return EXIT_FAILED
@@ -420,12 +421,12 @@ def _health(args: argparse.Namespace) -> int:
     return EXIT_OK if serving or args.liveness else EXIT_FAILED
 
 
-# (flag, the variable `health` reads when the flag is absent): the container's probe has no flags.
+# (flag, the setting `health` reads when the flag is absent): the container's probe has no flags.
 _TLS_FLAGS = {
-    "tls_ca": ("--tls-ca", "CONNECTOR_HEALTH_TLS_CA_FILE"),
-    "tls_cert": ("--tls-cert", "CONNECTOR_HEALTH_TLS_CERT_FILE"),
-    "tls_key": ("--tls-key", "CONNECTOR_HEALTH_TLS_KEY_FILE"),
-    "tls_server_name": ("--tls-server-name", "CONNECTOR_HEALTH_TLS_SERVER_NAME"),
+    "tls_ca": ("--tls-ca", "health_tls_ca_file"),
+    "tls_cert": ("--tls-cert", "health_tls_cert_file"),
+    "tls_key": ("--tls-key", "health_tls_key_file"),
+    "tls_server_name": ("--tls-server-name", "health_tls_server_name"),
 }
 
 
@@ -437,20 +438,20 @@ def _add_tls_flags(parser: argparse.ArgumentParser, *, env: bool) -> None:
         "tls_key": "PEM key of --tls-cert",
         "tls_server_name": "the name to verify in the server's certificate (e.g. localhost)",
     }
-    for dest, (flag, variable) in _TLS_FLAGS.items():
-        suffix = f"; env {variable}" if env else ""
+    for dest, (flag, setting) in _TLS_FLAGS.items():
+        suffix = f"; env {variable(setting)}" if env else ""
         metavar = "NAME" if dest == "tls_server_name" else "FILE"
         group.add_argument(flag, dest=dest, metavar=metavar, help=helps[dest] + suffix)
 
 
-def _client_tls(args: argparse.Namespace, *, env: bool) -> ClientTls | None:
-    """TLS for a local client from the --tls-* flags (and, with `env`, their variables)."""
+def _client_tls(args: argparse.Namespace, settings: Settings | None) -> ClientTls | None:
+    """TLS for a local client from the --tls-* flags (and, with `settings`, their settings)."""
     given: dict[str, tuple[str, str]] = {}  # dest -> (value, the flag or variable it came from)
-    for dest, (flag, variable) in _TLS_FLAGS.items():
+    for dest, (flag, setting) in _TLS_FLAGS.items():
         if getattr(args, dest):
             given[dest] = (getattr(args, dest), flag)
-        elif env and os.environ.get(variable):
-            given[dest] = (os.environ[variable], variable)
+        elif settings is not None and getattr(settings, setting) is not None:
+            given[dest] = (str(getattr(settings, setting)), variable(setting))
     if not given:
         return None
 

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import grpc
 
-from connector.c1 import ids
-from connector.fake_clerk import dataset as datasets
-from connector.fake_clerk.server import FakeClerk
+from connector.fake_clerk import FakeClerk
+from connector.fake_clerk import data as datasets
 from connector.logs import configure_logging
+from connector.model import types
 from connector.platform.findings import Thresholds
 from connector.platform.report import build_report, write_report
 from connector.platform.syncer import SyncResult, run_sync
 from connector.platform.syncfile import format_for, load_sync_file, write_sync_file
-from connector.server.app import in_process_server
+from connector.server.process import in_process_server
 from connector.settings import LogFormat, LogLevel, load_settings
 
 
@@ -67,11 +67,11 @@ def render_summary(result: SyncResult) -> str:
     unresolved = result.unresolved_memberships()
     for item in result.grants:
         owner = item.entitlement.resource.id
-        if owner.resource_type != ids.ORGANIZATION:
+        if owner.resource_type != types.ORGANIZATION:
             continue
         user = item.principal.id.resource
         members = roles[owner.resource]
-        if item.entitlement.slug == ids.MEMBER_SLUG:
+        if item.entitlement.slug == types.MEMBER_SLUG:
             members.setdefault(user, [])
         else:
             # Role entitlements read "{organization} {role}"; under the organization's
@@ -80,14 +80,14 @@ def render_summary(result: SyncResult) -> str:
             members[user].append(item.entitlement.display_name.removeprefix(f"{org_name} "))
 
     lines = ["", "Who holds which role in which organization:"]
-    for org_id in sorted(roles, key=lambda oid: names.get((ids.ORGANIZATION, oid), oid)):
-        lines.append(f"\n  {names.get((ids.ORGANIZATION, org_id), org_id)}")
+    for org_id in sorted(roles, key=lambda oid: names.get((types.ORGANIZATION, oid), oid)):
+        lines.append(f"\n  {names.get((types.ORGANIZATION, org_id), org_id)}")
         members = roles[org_id]
-        for user in sorted(members, key=lambda uid: names.get((ids.USER, uid), uid)):
+        for user in sorted(members, key=lambda uid: names.get((types.USER, uid), uid)):
             held = ", ".join(sorted(members[user]))
             if (org_id, user) in unresolved:
                 held = f"member (role key {unresolved[(org_id, user)]!r} matches no role)"
-            lines.append(f"    {names.get((ids.USER, user), user):<28} {held or 'member'}")
+            lines.append(f"    {names.get((types.USER, user), user):<28} {held or 'member'}")
     counts = result.counts()
     lines.append("\nObjects received:")
     for type_id, row in counts.items():

@@ -7,8 +7,6 @@ because the value might be the secret key.
 
 from __future__ import annotations
 
-import ssl
-from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -73,7 +71,8 @@ class Settings(BaseSettings):
     )
     log_level: LogLevel = Field(default=LogLevel.INFO, validation_alias="CONNECTOR_LOG_LEVEL")
     log_format: LogFormat = Field(default=LogFormat.AUTO, validation_alias="CONNECTOR_LOG_FORMAT")
-    # TLS for the gRPC listener: PEM files. A client CA turns on mutual TLS (certs required).
+    # TLS for the gRPC listener: paths of PEM files, read and checked by connector.server.tls.
+    # A client CA turns on mutual TLS (certs required).
     tls_cert_file: Path | None = Field(default=None, validation_alias="CONNECTOR_TLS_CERT_FILE")
     tls_key_file: Path | None = Field(default=None, validation_alias="CONNECTOR_TLS_KEY_FILE")
     tls_client_ca_file: Path | None = Field(
@@ -81,11 +80,36 @@ class Settings(BaseSettings):
     )
     # Plaintext on a non-loopback address is refused unless this says it is on purpose.
     allow_insecure: bool = Field(default=False, validation_alias="CONNECTOR_ALLOW_INSECURE")
+    # How `health` dials a TLS listener when its --tls-* flags are absent (the container's probe
+    # has no flags). Empty means unset.
+    health_tls_ca_file: Path | None = Field(
+        default=None, validation_alias="CONNECTOR_HEALTH_TLS_CA_FILE"
+    )
+    health_tls_cert_file: Path | None = Field(
+        default=None, validation_alias="CONNECTOR_HEALTH_TLS_CERT_FILE"
+    )
+    health_tls_key_file: Path | None = Field(
+        default=None, validation_alias="CONNECTOR_HEALTH_TLS_KEY_FILE"
+    )
+    health_tls_server_name: str | None = Field(
+        default=None, validation_alias="CONNECTOR_HEALTH_TLS_SERVER_NAME"
+    )
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
     def _lowercase(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator(
+        "health_tls_ca_file",
+        "health_tls_cert_file",
+        "health_tls_key_file",
+        "health_tls_server_name",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("clerk_api_url")
     @classmethod
@@ -132,26 +156,6 @@ class Settings(BaseSettings):
             )
         return self
 
-    def server_tls(self) -> ServerTls | None:
-        """The listener's TLS material read from its files, or None for plaintext.
-
-        Raises SettingsError naming the variable when a file is unreadable, is not PEM, or the
-        key does not belong to the certificate (checked here so start-up fails with a reason
-        instead of gRPC's bare "failed to bind").
-        """
-        if self.tls_cert_file is None or self.tls_key_file is None:
-            return None
-        cert, key = load_key_pair(
-            (self.tls_cert_file, "CONNECTOR_TLS_CERT_FILE"),
-            (self.tls_key_file, "CONNECTOR_TLS_KEY_FILE"),
-        )
-        client_ca = None
-        if self.tls_client_ca_file is not None:
-            client_ca = read_pem(
-                self.tls_client_ca_file, "CONNECTOR_TLS_CLIENT_CA_FILE", "CERTIFICATE"
-            )
-        return ServerTls(cert_chain=cert, private_key=key, client_ca=client_ca)
-
     def secret_key(self) -> SecretStr:
         """The Clerk key from CLERK_SECRET_KEY or CLERK_SECRET_KEY_FILE; raises SettingsError."""
         if self.clerk_secret_key is not None and self.clerk_secret_key_file is not None:
@@ -183,38 +187,6 @@ def _checked_key(key: SecretStr, variable: str) -> SecretStr:
     return key
 
 
-@dataclass(frozen=True)
-class ServerTls:
-    """PEM bytes for the gRPC listener; a client CA means client certificates are required."""
-
-    cert_chain: bytes
-    private_key: bytes = field(repr=False)
-    client_ca: bytes | None = None
-
-    @property
-    def mutual(self) -> bool:
-        return self.client_ca is not None
-
-
-def read_file(path: Path, variable: str) -> bytes:
-    """The bytes of a configured file, or a SettingsError naming `variable` (never content)."""
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise SettingsError(
-            f"{variable}: cannot read {path} ({exc.strerror or type(exc).__name__})"
-        ) from None
-
-
-def read_pem(path: Path, variable: str, kind: str) -> bytes:
-    """A PEM file's bytes; SettingsError naming `variable` if unreadable or not `kind`."""
-    data = read_file(path, variable)
-    # "PRIVATE KEY" also matches the "EC PRIVATE KEY" and "RSA PRIVATE KEY" PEM labels.
-    if b"-----BEGIN " not in data or f"{kind}-----".encode() not in data:
-        raise SettingsError(f"{variable}: {path} holds no PEM {kind.lower()}")
-    return data
-
-
 def _host_port(value: str, message: str) -> str:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -222,36 +194,9 @@ def _host_port(value: str, message: str) -> str:
     return value
 
 
-def load_key_pair(cert: tuple[Path, str], key: tuple[Path, str]) -> tuple[bytes, bytes]:
-    """The PEM bytes of a certificate file and its key file, checked to belong together.
-
-    Each argument is (path, the variable or flag that named it).
-    """
-    chain = read_pem(*cert, "CERTIFICATE")
-    private = read_pem(*key, "PRIVATE KEY")
-    check_key_pair(cert, key)
-    return chain, private
-
-
-def check_key_pair(cert: tuple[Path, str], key: tuple[Path, str]) -> None:
-    """SettingsError unless the key file holds the (unencrypted) key of the certificate file.
-
-    Each argument is (path, the variable or flag that named it).
-    """
-
-    def no_passphrase() -> bytes:
-        # An encrypted key would otherwise make OpenSSL prompt on the terminal.
-        raise SettingsError(f"{key[1]}: the key is encrypted; gRPC needs it unencrypted")
-
-    try:
-        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
-            cert[0], key[0], password=no_passphrase
-        )
-    except ssl.SSLError as exc:
-        raise SettingsError(
-            f"{cert[1]} / {key[1]}: not a usable certificate and key pair "
-            f"({exc.reason or 'invalid'})"
-        ) from None
+def variable(field: str) -> str:
+    """The environment variable of a `Settings` field, for messages and help texts."""
+    return str(Settings.model_fields[field].validation_alias)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -17,6 +17,7 @@ from typing import TypeVar, cast
 
 from google.protobuf.message import Message
 
+from connector.c1.builders import EntitlementLister, GrantLister, Page, PageRequest, ResourceSyncer
 from connector.c1.protocol import entitlement_pb, grant_pb, resource_pb
 from connector.c1.sync_cache import SyncScope
 from connector.clerk import (
@@ -31,7 +32,7 @@ from connector.clerk import (
     User,
 )
 from connector.clerk.paging import EvidenceObserver, Totals
-from connector.model.base import Page, ResourceBuilder, SyncContext
+from connector.model.context import SyncContext
 from connector.model.organizations import OrganizationBuilder, organization_resource
 from connector.model.permissions import OrganizationPermissionBuilder, permission_resource
 from connector.model.roles import OrganizationRoleBuilder, role_resource
@@ -68,11 +69,12 @@ class StaticClerk:
     def organization_memberships_listing(
         self, organization_id: str, on_evidence: EvidenceObserver | None = None
     ) -> Listing[OrganizationMembership]:
-        """The organization's memberships as one page whose total is its length."""
+        """The organization's memberships as one page; its total counts distinct ids, as Clerk
+        counts objects (generated data may repeat an id, which no Clerk list does)."""
         rows = self.list_organization_memberships(organization_id)
 
         def walk(totals: Totals, _read: AbstractSet[str]) -> Iterator[list[OrganizationMembership]]:
-            totals.observe(len(rows))
+            totals.observe(len({row.id for row in rows}))
             yield rows
 
         return Listing("/organizations/{organization_id}/memberships", walk)
@@ -85,7 +87,7 @@ class StaticClerk:
         return found
 
 
-BUILDERS: tuple[ResourceBuilder, ...] = (
+BUILDERS: tuple[ResourceSyncer[SyncContext], ...] = (
     UserBuilder(),
     OrganizationBuilder(),
     OrganizationRoleBuilder(),
@@ -128,15 +130,29 @@ class Built:
 
 
 def _entitlements(
-    builder: ResourceBuilder, ctx: SyncContext, parent: resource_pb.Resource, size: int, token: str
+    builder: ResourceSyncer[SyncContext],
+    ctx: SyncContext,
+    parent: resource_pb.Resource,
+    size: int,
+    token: str,
 ) -> Page[entitlement_pb.Entitlement]:
-    return builder.list_entitlements(ctx, parent, size, token)
+    if not isinstance(builder, EntitlementLister):
+        return Page([])
+    kind = f"entitlements:{parent.id.resource_type}:{parent.id.resource}"
+    return builder.list_entitlements(ctx, parent, PageRequest(size, token, kind))
 
 
 def _grants(
-    builder: ResourceBuilder, ctx: SyncContext, parent: resource_pb.Resource, size: int, token: str
+    builder: ResourceSyncer[SyncContext],
+    ctx: SyncContext,
+    parent: resource_pb.Resource,
+    size: int,
+    token: str,
 ) -> Page[grant_pb.Grant]:
-    return builder.list_grants(ctx, parent, size, token)
+    if not isinstance(builder, GrantLister):
+        return Page([])
+    kind = f"grants:{parent.id.resource_type}:{parent.id.resource}"
+    return builder.list_grants(ctx, parent, PageRequest(size, token, kind))
 
 
 def build_everything(clerk: StaticClerk, page_size: int = 50) -> Built:

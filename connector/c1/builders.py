@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
-from connector.c1.protocol import entitlement_pb, grant_pb, resource_pb
+from connector.c1.protocol import MAX_NAME_BYTES, clip, entitlement_pb, grant_pb, resource_pb
 
 T = TypeVar("T")
 Ctx = TypeVar("Ctx", contravariant=True)
@@ -82,8 +82,11 @@ class Prefetcher(Protocol[Ctx]):
 
 
 def reference(type_id: str, object_id: str, display_name: str = "") -> resource_pb.Resource:
-    """A resource as an entitlement or a grant names it: its id and display name only."""
+    """A resource as an entitlement or a grant names it: its id and display name only (the
+    name cut to the protocol's limit, like the resource's own)."""
     return resource_pb.Resource(
         id=resource_pb.ResourceId(resource_type=type_id, resource=object_id),
-        display_name=display_name,
+        display_name=clip(
+            display_name, MAX_NAME_BYTES, type_id=type_id, object_id=object_id, field="display_name"
+        ),
     )

@@ -1,4 +1,4 @@
-"""Resource type ids and the entitlement / grant id formats: an external contract.
+"""The entitlement and grant id formats: an external contract.
 
 Platforms store these ids; changing a format silently re-creates every grant. Keep them
 byte-identical to the c1 conventions:
@@ -7,14 +7,6 @@ byte-identical to the c1 conventions:
 """
 
 from __future__ import annotations
-
-USER = "user"
-ORGANIZATION = "organization"
-ORGANIZATION_ROLE = "organization_role"
-ORGANIZATION_PERMISSION = "organization_permission"
-
-MEMBER_SLUG = "member"
-GRANTED_SLUG = "granted"
 
 
 def entitlement_id(resource_type: str, resource_id: str, slug: str) -> str:

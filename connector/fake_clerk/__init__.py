@@ -27,13 +27,18 @@ Clerk as it is allowed to behave (the spec promises no more); each mode is seede
 - values a client chokes on: `traps()` (see `trap_samples`), or `generate(..., trap_rate=0.05)`;
 - a role renamed mid-sync: `fake.hooks = [Trigger(lambda: fake.dataset.rename_role("org:member",
   new_key="org:associate"), route="GET /organization_memberships")]`.
+
+Three parts, importing one way (api -> behaviour -> data) and nothing else of the connector:
+`data` (records, the `Dataset` store, the sample and generated instances), `behaviour` (faults,
+the rate limit, churn, edits and triggers) and `api` (the HTTP server, routes and JSON shapes).
 """
 
-from connector.fake_clerk.churn import Churn, ChurnRecord, Mutation, RequestHook, Rows
-from connector.fake_clerk.dataset import Dataset, awkward, demo, generate, traps
-from connector.fake_clerk.edits import CreatedAtEdits, Direction, Edit, EditRecord
-from connector.fake_clerk.fault_mix import FaultMix
-from connector.fake_clerk.faults import (
+from connector.fake_clerk.api.server import DEFAULT_SECRET_KEY, FakeClerk, serve
+from connector.fake_clerk.api.stats import Stats, StatsSnapshot
+from connector.fake_clerk.behaviour.churn import Churn, ChurnRecord, Mutation, RequestHook, Rows
+from connector.fake_clerk.behaviour.edits import CreatedAtEdits, Direction, Edit, EditRecord
+from connector.fake_clerk.behaviour.fault_mix import FaultMix
+from connector.fake_clerk.behaviour.faults import (
     CursorGone,
     Fault,
     FaultKind,
@@ -42,10 +47,9 @@ from connector.fake_clerk.faults import (
     MalformedBody,
     Unordered,
 )
-from connector.fake_clerk.ratelimit import RateLimit
-from connector.fake_clerk.server import DEFAULT_SECRET_KEY, FakeClerk, serve
-from connector.fake_clerk.stats import Stats, StatsSnapshot
-from connector.fake_clerk.trigger import Trigger
+from connector.fake_clerk.behaviour.ratelimit import RateLimit
+from connector.fake_clerk.behaviour.trigger import Trigger
+from connector.fake_clerk.data import Dataset, awkward, demo, generate, traps
 
 __all__ = [
     "DEFAULT_SECRET_KEY",

@@ -19,6 +19,8 @@ import structlog
 from google.protobuf import any_pb2
 
 from connector.c1 import ids
+from connector.c1.builders import Page, PageRequest, reference
+from connector.c1.keyset import keyset_page
 from connector.c1.protocol import (
     MAX_DESCRIPTION_BYTES,
     MAX_NAME_BYTES,
@@ -36,21 +38,14 @@ from connector.c1.protocol import (
 )
 from connector.c1.stream import stream_page
 from connector.clerk import Organization, Role
-from connector.model.base import (
-    AccessNotAttributable,
-    Page,
-    ResourceBuilder,
-    SyncContext,
-    keyset_page,
-    principal,
-)
+from connector.model import types
 from connector.model.catalog import RoleCatalog
+from connector.model.context import AccessNotAttributable, SyncContext
 from connector.model.memberships import Member, MembershipIndex, read_one_organization
 from connector.model.principals import listed_users
 
 log = structlog.get_logger(__name__)
 
-_KIND = "organizations"
 MEMBERSHIPS = "memberships"  # the sync scope's key for the MembershipIndex
 ASSIGNMENT = entitlement_pb.Entitlement.PURPOSE_VALUE_ASSIGNMENT
 
@@ -133,8 +128,8 @@ class OrganizationAccess:
             )
 
 
-class OrganizationBuilder(ResourceBuilder):
-    type_id = ids.ORGANIZATION
+class OrganizationBuilder:
+    type_id = types.ORGANIZATION
 
     def resource_type(self) -> resource_pb.ResourceType:
         return resource_pb.ResourceType(
@@ -150,11 +145,11 @@ class OrganizationBuilder(ResourceBuilder):
         ctx.scope.start("catalog", ctx.load_catalog)
         ctx.scope.start(MEMBERSHIPS, lambda: read_index(ctx))
 
-    def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource_pb.Resource]:
+    def list_resources(self, ctx: SyncContext, page: PageRequest) -> Page[resource_pb.Resource]:
         organizations, next_token = stream_page(
-            kind=_KIND,
-            token=token,
-            size=size,
+            kind=page.kind,
+            token=page.token,
+            size=page.size,
             scope=ctx.scope,
             cache=ctx.cache,
             start=lambda: ctx.client.organizations_listing(ctx.record_evidence),
@@ -165,40 +160,39 @@ class OrganizationBuilder(ResourceBuilder):
         return organization_resource(ctx.client.get_organization(resource_id))
 
     def list_entitlements(
-        self, ctx: SyncContext, parent: resource_pb.Resource, size: int, token: str
+        self, ctx: SyncContext, parent: resource_pb.Resource, page: PageRequest
     ) -> Page[entitlement_pb.Entitlement]:
         access = organization_access(ctx, parent)
-        if not token:  # once per organization and sync: entitlements come before grants
+        if not page.token:  # once per organization and sync: entitlements come before grants
             access.log_unresolved()
+            ctx.scope.report.count_once(
+                "unresolved_role_keys", parent.id.resource, access.unresolved.total()
+            )
         grantable = _grantable_to(ctx)
         owner = _bare(parent)
         built = [member_entitlement(owner, grantable)]
         built += [role_entitlement(owner, role, grantable) for role in access.roles]
         built.sort(key=lambda item: item.id)
-        page = keyset_page(built, lambda item: item.id, size, token, f"ent:{parent.id.resource}")
-        if not token:
-            page.unresolved_role_keys = access.unresolved.total()
-        return page
+        return keyset_page(built, lambda item: item.id, page)
 
     def list_grants(
-        self, ctx: SyncContext, parent: resource_pb.Resource, size: int, token: str
+        self, ctx: SyncContext, parent: resource_pb.Resource, page: PageRequest
     ) -> Page[grant_pb.Grant]:
-        if not ctx.serves(ids.USER):
+        if not ctx.serves(types.USER):
             return Page([])  # a switched-off type is never named by a grant
         access = organization_access(ctx, parent)
         owner = _bare(parent)
-        kind = f"grants:{owner.id.resource}"
-        page = keyset_page(access.grant_edges, lambda edge: edge[0], size, token, kind)
+        served = keyset_page(access.grant_edges, lambda edge: edge[0], page)
         # The same entitlements ListEntitlements emitted, minus grantable_to (it never varies);
         # built once per page, each grant copies one (a C-level copy).
         granted: dict[str | None, entitlement_pb.Entitlement] = {
             None: member_entitlement(owner, [])
         }
-        for _, role, _ in page.items:
+        for _, role, _ in served.items:
             if role is not None and role.id not in granted:
                 granted[role.id] = role_entitlement(owner, role, [])
-        built = [_build_grant(edge, granted, access) for edge in page.items]
-        return Page(built, page.next_token)
+        built = [_build_grant(edge, granted, access) for edge in served.items]
+        return Page(built, served.next_token)
 
 
 def organization_resource(org: Organization) -> resource_pb.Resource:
@@ -215,7 +209,7 @@ def organization_resource(org: Organization) -> resource_pb.Resource:
         }
     )
     built = resource_pb.Resource(
-        id=resource_pb.ResourceId(resource_type=ids.ORGANIZATION, resource=org.id),
+        id=resource_pb.ResourceId(resource_type=types.ORGANIZATION, resource=org.id),
         display_name=_clip_name(org.name, org.id, "display_name"),
         description=_clip_description(f"slug {org.slug}" if org.slug else "", org.id),
         annotations=[pack(traits.GroupTrait(profile=profile))],
@@ -223,7 +217,7 @@ def organization_resource(org: Organization) -> resource_pb.Resource:
     set_timestamp_ms(
         built.created_at,
         org.created_at,
-        type_id=ids.ORGANIZATION,
+        type_id=types.ORGANIZATION,
         object_id=org.id,
         field="created_at",
     )
@@ -231,12 +225,12 @@ def organization_resource(org: Organization) -> resource_pb.Resource:
 
 
 def _clip_name(text: str, org_id: str, field: str) -> str:
-    return clip(text, MAX_NAME_BYTES, type_id=ids.ORGANIZATION, object_id=org_id, field=field)
+    return clip(text, MAX_NAME_BYTES, type_id=types.ORGANIZATION, object_id=org_id, field=field)
 
 
 def _clip_description(text: str, org_id: str, field: str = "description") -> str:
     return clip(
-        text, MAX_DESCRIPTION_BYTES, type_id=ids.ORGANIZATION, object_id=org_id, field=field
+        text, MAX_DESCRIPTION_BYTES, type_id=types.ORGANIZATION, object_id=org_id, field=field
     )
 
 
@@ -244,7 +238,7 @@ def organization_access(ctx: SyncContext, org: resource_pb.Resource) -> Organiza
     """The organization's memberships, from this sync's instance-wide index when there is one,
     reconciled with the users this sync served."""
     org_id = org.id.resource
-    listed = listed_users(ctx.scope) if ctx.serves(ids.USER) else None
+    listed = listed_users(ctx.scope) if ctx.serves(types.USER) else None
     # Only once the sync has listed every user can a membership of another user be churn.
     reconcile = listed is not None and listed.complete
 
@@ -362,11 +356,11 @@ def _role_set_key(ctx: SyncContext, org: resource_pb.Resource) -> str | None:
 
 def _bare(org: resource_pb.Resource) -> resource_pb.Resource:
     """The organization as entitlements and grants reference it: id and name only."""
-    return principal(ids.ORGANIZATION, org.id.resource, org.display_name)
+    return reference(types.ORGANIZATION, org.id.resource, org.display_name)
 
 
 def _grantable_to(ctx: SyncContext) -> list[resource_pb.ResourceType]:
-    user_type = ctx.resource_types.get(ids.USER)
+    user_type = ctx.resource_types.get(types.USER)
     return [user_type] if user_type is not None else []
 
 
@@ -376,14 +370,14 @@ def member_entitlement(
     org_id = org.id.resource
     return entitlement_pb.Entitlement(
         resource=org,
-        id=ids.entitlement_id(ids.ORGANIZATION, org_id, ids.MEMBER_SLUG),
+        id=ids.entitlement_id(types.ORGANIZATION, org_id, types.MEMBER_SLUG),
         display_name=_clip_name(f"{org.display_name} member", org_id, "member.display_name"),
         description=_clip_description(
             f"Member of the {org.display_name} organization", org_id, "member.description"
         ),
         grantable_to=grantable,
         purpose=ASSIGNMENT,
-        slug=ids.MEMBER_SLUG,
+        slug=types.MEMBER_SLUG,
     )
 
 
@@ -397,7 +391,7 @@ def role_entitlement(
     description = f"Holds the {name} role ({role.key}) in the {org.display_name} organization"
     return entitlement_pb.Entitlement(
         resource=org,
-        id=ids.entitlement_id(ids.ORGANIZATION, org_id, role.id),
+        id=ids.entitlement_id(types.ORGANIZATION, org_id, role.id),
         display_name=_clip_name(f"{org.display_name} {name}", org_id, "role.display_name"),
         description=_clip_description(description, org_id, "role.description"),
         grantable_to=grantable,
@@ -409,13 +403,13 @@ def role_entitlement(
 def _grant_edges(
     org_id: str, members: Sequence[Member], resolved: dict[str, Role]
 ) -> Iterator[_Edge]:
-    member_entitlement_id = ids.entitlement_id(ids.ORGANIZATION, org_id, ids.MEMBER_SLUG)
+    member_entitlement_id = ids.entitlement_id(types.ORGANIZATION, org_id, types.MEMBER_SLUG)
     for member in members:
-        yield ids.grant_id(member_entitlement_id, ids.USER, member.user_id), None, member
+        yield ids.grant_id(member_entitlement_id, types.USER, member.user_id), None, member
         role = resolved.get(member.role_key)
         if role is not None:
-            role_entitlement_id = ids.entitlement_id(ids.ORGANIZATION, org_id, role.id)
-            yield ids.grant_id(role_entitlement_id, ids.USER, member.user_id), role, member
+            role_entitlement_id = ids.entitlement_id(types.ORGANIZATION, org_id, role.id)
+            yield ids.grant_id(role_entitlement_id, types.USER, member.user_id), role, member
 
 
 def _build_grant(
@@ -425,7 +419,7 @@ def _build_grant(
     built = grant_pb.Grant(
         id=grant_id,
         entitlement=granted[role.id if role is not None else None],
-        principal=principal(ids.USER, member.user_id, access.principal_name(member)),
+        principal=reference(types.USER, member.user_id, access.principal_name(member)),
     )
     built.annotations.append(membership_metadata(member, access.resolved.get(member.role_key)))
     return built

@@ -7,6 +7,8 @@ role carries lets reviewers see what each role allows.
 from __future__ import annotations
 
 from connector.c1 import ids
+from connector.c1.builders import Page, PageRequest, ResourceNotFound, reference
+from connector.c1.keyset import keyset_page
 from connector.c1.protocol import (
     MAX_DESCRIPTION_BYTES,
     MAX_NAME_BYTES,
@@ -18,21 +20,15 @@ from connector.c1.protocol import (
     struct,
 )
 from connector.clerk import Permission
-from connector.model.base import (
-    Page,
-    ResourceBuilder,
-    ResourceNotFound,
-    SyncContext,
-    keyset_page,
-    principal,
-)
+from connector.model import types
+from connector.model.context import SyncContext
 from connector.model.roles import role_display_name
 
 PERMISSION = entitlement_pb.Entitlement.PURPOSE_VALUE_PERMISSION
 
 
-class OrganizationPermissionBuilder(ResourceBuilder):
-    type_id = ids.ORGANIZATION_PERMISSION
+class OrganizationPermissionBuilder:
+    type_id = types.ORGANIZATION_PERMISSION
 
     def resource_type(self) -> resource_pb.ResourceType:
         return resource_pb.ResourceType(
@@ -44,10 +40,10 @@ class OrganizationPermissionBuilder(ResourceBuilder):
     def prefetch(self, ctx: SyncContext) -> None:
         ctx.scope.start("catalog", ctx.load_catalog)
 
-    def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource_pb.Resource]:
+    def list_resources(self, ctx: SyncContext, page: PageRequest) -> Page[resource_pb.Resource]:
         permissions = ctx.catalog().permissions
-        page = keyset_page(permissions, lambda perm: perm.id, size, token, "permissions")
-        return Page([permission_resource(perm) for perm in page.items], page.next_token)
+        served = keyset_page(permissions, lambda perm: perm.id, page)
+        return Page([permission_resource(perm) for perm in served.items], served.next_token)
 
     def get_resource(self, ctx: SyncContext, resource_id: str) -> resource_pb.Resource:
         permission = ctx.catalog().permission(resource_id)
@@ -56,15 +52,15 @@ class OrganizationPermissionBuilder(ResourceBuilder):
         return permission_resource(permission)
 
     def list_entitlements(
-        self, ctx: SyncContext, parent: resource_pb.Resource, size: int, token: str
+        self, ctx: SyncContext, parent: resource_pb.Resource, page: PageRequest
     ) -> Page[entitlement_pb.Entitlement]:
         built = granted_entitlement(_bare(parent), _grantable_to(ctx))
-        return keyset_page([built], lambda item: item.id, size, token, "permission-ent")
+        return keyset_page([built], lambda item: item.id, page)
 
     def list_grants(
-        self, ctx: SyncContext, parent: resource_pb.Resource, size: int, token: str
+        self, ctx: SyncContext, parent: resource_pb.Resource, page: PageRequest
     ) -> Page[grant_pb.Grant]:
-        if not ctx.serves(ids.ORGANIZATION_ROLE):
+        if not ctx.serves(types.ORGANIZATION_ROLE):
             return Page([])  # a switched-off type is never named by a grant
         catalog = ctx.catalog()
         permission = catalog.permission(parent.id.resource)
@@ -73,24 +69,24 @@ class OrganizationPermissionBuilder(ResourceBuilder):
         owner = _bare(parent)
         target = granted_entitlement(owner, [])
         roles = catalog.roles_with_permission(permission.key)
-        page = keyset_page(roles, lambda role: role.id, size, token, f"perm:{permission.id}")
+        served = keyset_page(roles, lambda role: role.id, page)
         return Page(
             [
                 grant_pb.Grant(
-                    id=ids.grant_id(target.id, ids.ORGANIZATION_ROLE, role.id),
+                    id=ids.grant_id(target.id, types.ORGANIZATION_ROLE, role.id),
                     entitlement=target,
-                    principal=principal(ids.ORGANIZATION_ROLE, role.id, role_display_name(role)),
+                    principal=reference(types.ORGANIZATION_ROLE, role.id, role_display_name(role)),
                 )
-                for role in page.items
+                for role in served.items
             ],
-            page.next_token,
+            served.next_token,
         )
 
 
 def permission_resource(permission: Permission) -> resource_pb.Resource:
     built = resource_pb.Resource(
         id=resource_pb.ResourceId(
-            resource_type=ids.ORGANIZATION_PERMISSION, resource=permission.id
+            resource_type=types.ORGANIZATION_PERMISSION, resource=permission.id
         ),
         display_name=_clip(
             permission.name or permission.key, MAX_NAME_BYTES, permission.id, "display_name"
@@ -110,7 +106,7 @@ def permission_resource(permission: Permission) -> resource_pb.Resource:
     set_timestamp_ms(
         built.created_at,
         permission.created_at,
-        type_id=ids.ORGANIZATION_PERMISSION,
+        type_id=types.ORGANIZATION_PERMISSION,
         object_id=permission.id,
         field="created_at",
     )
@@ -119,16 +115,16 @@ def permission_resource(permission: Permission) -> resource_pb.Resource:
 
 def _clip(text: str, most: int, permission_id: str, field: str) -> str:
     return clip(
-        text, most, type_id=ids.ORGANIZATION_PERMISSION, object_id=permission_id, field=field
+        text, most, type_id=types.ORGANIZATION_PERMISSION, object_id=permission_id, field=field
     )
 
 
 def _bare(permission: resource_pb.Resource) -> resource_pb.Resource:
-    return principal(ids.ORGANIZATION_PERMISSION, permission.id.resource, permission.display_name)
+    return reference(types.ORGANIZATION_PERMISSION, permission.id.resource, permission.display_name)
 
 
 def _grantable_to(ctx: SyncContext) -> list[resource_pb.ResourceType]:
-    role_type = ctx.resource_types.get(ids.ORGANIZATION_ROLE)
+    role_type = ctx.resource_types.get(types.ORGANIZATION_ROLE)
     return [role_type] if role_type is not None else []
 
 
@@ -138,7 +134,7 @@ def granted_entitlement(
     return entitlement_pb.Entitlement(
         resource=permission,
         id=ids.entitlement_id(
-            ids.ORGANIZATION_PERMISSION, permission.id.resource, ids.GRANTED_SLUG
+            types.ORGANIZATION_PERMISSION, permission.id.resource, types.GRANTED_SLUG
         ),
         display_name=_clip(
             f"{permission.display_name} granted",
@@ -154,5 +150,5 @@ def granted_entitlement(
         ),
         grantable_to=grantable,
         purpose=PERMISSION,
-        slug=ids.GRANTED_SLUG,
+        slug=types.GRANTED_SLUG,
     )

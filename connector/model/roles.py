@@ -6,30 +6,25 @@ reported on the permissions. A role has no entitlements of its own.
 
 from __future__ import annotations
 
-from connector.c1 import ids
+from connector.c1.builders import Page, PageRequest, ResourceNotFound
+from connector.c1.keyset import keyset_page
 from connector.c1.protocol import (
     MAX_DESCRIPTION_BYTES,
     MAX_NAME_BYTES,
     clip,
     pack,
     resource_pb,
-    resource_tree,
     set_timestamp_ms,
     struct,
     traits,
 )
 from connector.clerk import Role
-from connector.model.base import (
-    Page,
-    ResourceBuilder,
-    ResourceNotFound,
-    SyncContext,
-    keyset_page,
-)
+from connector.model import types
+from connector.model.context import SyncContext
 
 
-class OrganizationRoleBuilder(ResourceBuilder):
-    type_id = ids.ORGANIZATION_ROLE
+class OrganizationRoleBuilder:
+    type_id = types.ORGANIZATION_ROLE
 
     def resource_type(self) -> resource_pb.ResourceType:
         return resource_pb.ResourceType(
@@ -37,15 +32,14 @@ class OrganizationRoleBuilder(ResourceBuilder):
             display_name="Organization role",
             description="A role that organization members can hold, such as org:admin.",
             traits=[resource_pb.ResourceType.TRAIT_ROLE],
-            annotations=[pack(resource_tree.SkipEntitlementsAndGrants())],
         )
 
     def prefetch(self, ctx: SyncContext) -> None:
         ctx.scope.start("catalog", ctx.load_catalog)
 
-    def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource_pb.Resource]:
-        page = keyset_page(ctx.catalog().roles, lambda role: role.id, size, token, "roles")
-        return Page([role_resource(role) for role in page.items], page.next_token)
+    def list_resources(self, ctx: SyncContext, page: PageRequest) -> Page[resource_pb.Resource]:
+        served = keyset_page(ctx.catalog().roles, lambda role: role.id, page)
+        return Page([role_resource(role) for role in served.items], served.next_token)
 
     def get_resource(self, ctx: SyncContext, resource_id: str) -> resource_pb.Resource:
         role = ctx.catalog().role(resource_id)
@@ -66,12 +60,12 @@ def role_resource(role: Role) -> resource_pb.Resource:
         }
     )
     built = resource_pb.Resource(
-        id=resource_pb.ResourceId(resource_type=ids.ORGANIZATION_ROLE, resource=role.id),
+        id=resource_pb.ResourceId(resource_type=types.ORGANIZATION_ROLE, resource=role.id),
         display_name=role_display_name(role),
         description=clip(
             role.description or "",
             MAX_DESCRIPTION_BYTES,
-            type_id=ids.ORGANIZATION_ROLE,
+            type_id=types.ORGANIZATION_ROLE,
             object_id=role.id,
             field="description",
         ),
@@ -80,7 +74,7 @@ def role_resource(role: Role) -> resource_pb.Resource:
     set_timestamp_ms(
         built.created_at,
         role.created_at,
-        type_id=ids.ORGANIZATION_ROLE,
+        type_id=types.ORGANIZATION_ROLE,
         object_id=role.id,
         field="created_at",
     )
@@ -92,7 +86,7 @@ def role_display_name(role: Role) -> str:
     return clip(
         role.name or role.key,
         MAX_NAME_BYTES,
-        type_id=ids.ORGANIZATION_ROLE,
+        type_id=types.ORGANIZATION_ROLE,
         object_id=role.id,
         field="display_name",
     )

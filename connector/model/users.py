@@ -1,7 +1,8 @@
 """Users: TRAIT_USER resources with emails, status, login, MFA and SSO facts.
 
 Users carry no entitlements or grants of their own (their access is granted on
-organizations), so the type is annotated SkipEntitlementsAndGrants.
+organizations): the builder lists no entitlements or grants, and the c1 layer tells the
+platform to skip them.
 
 A platform may match identities by email, so the trait's `emails` and `login_aliases` hold only
 addresses Clerk verified (and that are valid addresses, as the protocol requires); the others are
@@ -10,29 +11,28 @@ listed in the profile as `unverified_emails` / `invalid_emails`, a claim and not
 
 from __future__ import annotations
 
-from connector.c1 import ids
+from connector.c1.builders import Page, PageRequest
 from connector.c1.protocol import (
     MAX_NAME_BYTES,
     MAX_STATUS_DETAILS_BYTES,
     clip,
     fill_struct,
-    pack,
     resource_pb,
-    resource_tree,
     set_timestamp_ms,
     traits,
 )
 from connector.c1.rules import is_email_address
 from connector.c1.stream import stream_page
 from connector.clerk import EmailAddress, Evidence, Listing, User
-from connector.model.base import Page, ResourceBuilder, SyncContext
+from connector.model import types
+from connector.model.context import SyncContext
 from connector.model.principals import listed_users
 
-_KIND = "users"
 
+class UserBuilder:
+    """Users: resources only (their access is granted on organizations)."""
 
-class UserBuilder(ResourceBuilder):
-    type_id = ids.USER
+    type_id = types.USER
 
     def resource_type(self) -> resource_pb.ResourceType:
         return resource_pb.ResourceType(
@@ -40,10 +40,9 @@ class UserBuilder(ResourceBuilder):
             display_name="User",
             description="A Clerk user of this instance.",
             traits=[resource_pb.ResourceType.TRAIT_USER],
-            annotations=[pack(resource_tree.SkipEntitlementsAndGrants())],
         )
 
-    def list_resources(self, ctx: SyncContext, size: int, token: str) -> Page[resource_pb.Resource]:
+    def list_resources(self, ctx: SyncContext, page: PageRequest) -> Page[resource_pb.Resource]:
         listed = listed_users(ctx.scope)
 
         def start() -> Listing[User]:
@@ -55,7 +54,12 @@ class UserBuilder(ResourceBuilder):
             return ctx.client.users_listing(on_evidence=ended)
 
         users, next_token = stream_page(
-            kind=_KIND, token=token, size=size, scope=ctx.scope, cache=ctx.cache, start=start
+            kind=page.kind,
+            token=page.token,
+            size=page.size,
+            scope=ctx.scope,
+            cache=ctx.cache,
+            start=start,
         )
         built = [user_resource(user) for user in users]
         listed.add(built)
@@ -69,7 +73,7 @@ def display_name(user: User) -> str:
     full = " ".join(part for part in (user.first_name, user.last_name) if part)
     primary = user.primary_email
     name = full or user.username or (primary.email_address if primary else "") or user.id
-    return clip(name, MAX_NAME_BYTES, type_id=ids.USER, object_id=user.id, field="display_name")
+    return clip(name, MAX_NAME_BYTES, type_id=types.USER, object_id=user.id, field="display_name")
 
 
 class Emails:
@@ -105,7 +109,7 @@ def fill_status(status: traits.UserTrait.Status, user: User) -> None:
         status.details = clip(
             ", ".join(reasons),
             MAX_STATUS_DETAILS_BYTES,
-            type_id=ids.USER,
+            type_id=types.USER,
             object_id=user.id,
             field="status.details",
         )
@@ -160,12 +164,12 @@ def user_trait(user: User) -> traits.UserTrait:
         },
     )
     set_timestamp_ms(
-        trait.created_at, user.created_at, type_id=ids.USER, object_id=user.id, field="created_at"
+        trait.created_at, user.created_at, type_id=types.USER, object_id=user.id, field="created_at"
     )
     set_timestamp_ms(
         trait.last_login,
         user.last_sign_in_at,
-        type_id=ids.USER,
+        type_id=types.USER,
         object_id=user.id,
         field="last_sign_in_at",
     )
@@ -182,7 +186,7 @@ _RESOURCE_STATUS = {
 def user_resource(user: User) -> resource_pb.Resource:
     trait = user_trait(user)
     built = resource_pb.Resource(display_name=display_name(user))
-    built.id.resource_type = ids.USER
+    built.id.resource_type = types.USER
     built.id.resource = user.id
     built.annotations.add().Pack(trait)
     built.status.status = _RESOURCE_STATUS[trait.status.status]

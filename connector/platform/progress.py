@@ -25,16 +25,16 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from connector.c1 import ids
+from connector.model import types
 
 _ROUTES = (
-    ("/users", ids.USER),
-    ("/organization_memberships", ids.ORGANIZATION),
-    ("/organizations", ids.ORGANIZATION),
-    ("/organization_roles", ids.ORGANIZATION_ROLE),
-    ("/role_sets", ids.ORGANIZATION_ROLE),
-    ("/instance/organization_settings", ids.ORGANIZATION_ROLE),
-    ("/organization_permissions", ids.ORGANIZATION_PERMISSION),
+    ("/users", types.USER),
+    ("/organization_memberships", types.ORGANIZATION),
+    ("/organizations", types.ORGANIZATION),
+    ("/organization_roles", types.ORGANIZATION_ROLE),
+    ("/role_sets", types.ORGANIZATION_ROLE),
+    ("/instance/organization_settings", types.ORGANIZATION_ROLE),
+    ("/organization_permissions", types.ORGANIZATION_PERMISSION),
 )
 OTHER = "other"
 # List call -> (what it returns, how its request names the resource type).

@@ -24,9 +24,9 @@ from prometheus_client.exposition import ThreadingWSGIServer
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
+    from connector.c1.service import RpcEvent
     from connector.clerk.paging import Evidence
     from connector.clerk.transport import RequestEvent
-    from connector.server.service import RpcEvent
 
 PREFIX = "clerk_connector"
 # Seconds: Clerk answers in tens of milliseconds; a big sync page or a retried call takes longer.
@@ -74,11 +74,6 @@ class ConnectorMetrics:
             f"{PREFIX}_objects_emitted",
             "Resources, entitlements and grants answered to the platform",
             ["kind", "resource_type"],
-            registry=r,
-        )
-        self.unresolved_role_keys = Counter(
-            f"{PREFIX}_unresolved_role_keys",
-            "Member grants emitted whose Clerk role key matched no role",
             registry=r,
         )
         self.listings = Counter(
@@ -129,8 +124,6 @@ class ConnectorMetrics:
         self.rpc_duration.labels(method=event.method, code=event.code.name).observe(event.seconds)
         for (kind, resource_type), count in event.emitted.items():
             self.objects_emitted.labels(kind=kind, resource_type=resource_type).inc(count)
-        if event.unresolved_role_keys:
-            self.unresolved_role_keys.inc(event.unresolved_role_keys)
 
     def observe_listing(self, evidence: Evidence) -> None:
         if not evidence.complete:

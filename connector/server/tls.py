@@ -1,25 +1,64 @@
 """TLS on both ends of the gRPC connection, and the rule that keeps plaintext off the network.
 
-Server side: `bind` adds the listening port, with TLS (mutual TLS with a client CA) when
-configured, and refuses plaintext on a non-loopback address unless CONNECTOR_ALLOW_INSECURE
-says it is deliberate. Client side (`health`, `sync --connect`): `ClientTls` and `open_channel`.
+Server side: `server_tls` reads and checks the PEM files the settings name, `bind` adds the
+listening port, with TLS (mutual TLS with a client CA) when configured, and refuses plaintext on
+a non-loopback address unless CONNECTOR_ALLOW_INSECURE says it is deliberate. Client side
+(`health`, `sync --connect`): `ClientTls` and `open_channel`.
+
+The settings hold only the paths; the files are read here, at start-up, and a file that cannot
+be used fails with a SettingsError naming its variable or flag (exit 2), never its content.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
 import structlog
 
-from connector.settings import ServerTls, SettingsError, load_key_pair, read_pem
+from connector.settings import Settings, SettingsError
 
 log = structlog.get_logger(__name__)
 
 # A (path, name) pair: the file, and the flag or variable to name when it is unusable.
 NamedPath = tuple[Path, str]
+
+
+@dataclass(frozen=True)
+class ServerTls:
+    """PEM bytes for the gRPC listener; a client CA means client certificates are required."""
+
+    cert_chain: bytes
+    private_key: bytes = field(repr=False)
+    client_ca: bytes | None = None
+
+    @property
+    def mutual(self) -> bool:
+        return self.client_ca is not None
+
+
+def server_tls(settings: Settings) -> ServerTls | None:
+    """The listener's TLS material read from the files the settings name; None for plaintext.
+
+    Raises SettingsError naming the variable when a file is unreadable, is not PEM, or the key
+    does not belong to the certificate (checked here so start-up fails with a reason instead of
+    gRPC's bare "failed to bind").
+    """
+    if settings.tls_cert_file is None or settings.tls_key_file is None:
+        return None
+    cert, key = _load_key_pair(
+        (settings.tls_cert_file, "CONNECTOR_TLS_CERT_FILE"),
+        (settings.tls_key_file, "CONNECTOR_TLS_KEY_FILE"),
+    )
+    client_ca = None
+    if settings.tls_client_ca_file is not None:
+        client_ca = _read_pem(
+            settings.tls_client_ca_file, "CONNECTOR_TLS_CLIENT_CA_FILE", "CERTIFICATE"
+        )
+    return ServerTls(cert_chain=cert, private_key=key, client_ca=client_ca)
 
 
 def is_loopback(listen: str) -> bool:
@@ -95,8 +134,8 @@ class ClientTls:
             raise SettingsError(f"{named[1]}: a client certificate needs both its cert and key")
         chain = private = None
         if cert is not None and key is not None:
-            chain, private = load_key_pair(cert, key)
-        roots = read_pem(*ca, "CERTIFICATE") if ca is not None else None
+            chain, private = _load_key_pair(cert, key)
+        roots = _read_pem(*ca, "CERTIFICATE") if ca is not None else None
         return cls(roots, chain, private, server_name or None)
 
     def credentials(self) -> grpc.ChannelCredentials:
@@ -115,4 +154,39 @@ def open_channel(address: str, tls: ClientTls | None) -> grpc.Channel:
     return grpc.secure_channel(address, tls.credentials(), options=tls.options())
 
 
-__all__ = ["ClientTls", "bind", "is_loopback", "open_channel"]
+def _read_pem(path: Path, name: str, kind: str) -> bytes:
+    """A PEM file's bytes; SettingsError naming `name` if unreadable or not `kind`."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SettingsError(
+            f"{name}: cannot read {path} ({exc.strerror or type(exc).__name__})"
+        ) from None
+    # "PRIVATE KEY" also matches the "EC PRIVATE KEY" and "RSA PRIVATE KEY" PEM labels.
+    if b"-----BEGIN " not in data or f"{kind}-----".encode() not in data:
+        raise SettingsError(f"{name}: {path} holds no PEM {kind.lower()}")
+    return data
+
+
+def _load_key_pair(cert: NamedPath, key: NamedPath) -> tuple[bytes, bytes]:
+    """The PEM bytes of a certificate file and its key file, checked to belong together."""
+    chain = _read_pem(*cert, "CERTIFICATE")
+    private = _read_pem(*key, "PRIVATE KEY")
+
+    def no_passphrase() -> bytes:
+        # An encrypted key would otherwise make OpenSSL prompt on the terminal.
+        raise SettingsError(f"{key[1]}: the key is encrypted; gRPC needs it unencrypted")
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+            cert[0], key[0], password=no_passphrase
+        )
+    except ssl.SSLError as exc:
+        raise SettingsError(
+            f"{cert[1]} / {key[1]}: not a usable certificate and key pair "
+            f"({exc.reason or 'invalid'})"
+        ) from None
+    return chain, private
+
+
+__all__ = ["ClientTls", "ServerTls", "bind", "is_loopback", "open_channel", "server_tls"]

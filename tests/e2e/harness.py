@@ -18,8 +18,8 @@ import httpx
 from connector.clerk import ClerkClient, RequestBudget
 from connector.clerk.paging import MAX_PAGE_SIZE
 from connector.fake_clerk import Dataset, FakeClerk
-from connector.server.app import RunningServer, build_connector, serving
-from connector.server.service import Connector
+from connector.server.compose import Connector
+from connector.server.process import RunningServer, build_connector, serving
 from connector.settings import load_settings
 
 TEST_KEY = "sk_test_e2e_fake_key_0001"

@@ -18,7 +18,7 @@ import pytest
 from connector.c1.protocol import traits, unpack_all
 from connector.c1.rules import violations
 from connector.fake_clerk import FakeClerk
-from connector.fake_clerk import trap_samples as t
+from connector.fake_clerk.data import trap_samples as t
 from connector.platform.syncer import SyncFailed, SyncResult, run_sync
 from tests.e2e.harness import TEST_KEY, connector_for, expected_ids
 

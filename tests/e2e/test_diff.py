@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from connector.fake_clerk import FakeClerk, demo
-from connector.fake_clerk.dataset import EmailAddress, User
+from connector.fake_clerk.data import EmailAddressRecord, UserRecord
 from connector.platform.diff import SyncDiff, diff_syncs
 from connector.platform.syncfile import load_sync_file
 from tests.e2e.syncs import STARTED, TEST_KEY, sync_fake, write
@@ -36,11 +36,17 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
         assert alan is not None
         data.remove_membership(alan.id)
         data.create_membership("org_demo_apollo", "user_demo_alan", "org:member")
+        hedy = EmailAddressRecord("idn_demo_hedy", "hedy@radio.example")
         data.add_user(
-            User("user_demo_hedy", data.next_created_at(), first_name="Hedy", last_name="Lamarr",
-                 email_addresses=(EmailAddress("idn_demo_hedy", "hedy@radio.example"),),
-                 primary_email_address_id="idn_demo_hedy")
-        )  # fmt: skip
+            UserRecord(
+                "user_demo_hedy",
+                data.next_created_at(),
+                first_name="Hedy",
+                last_name="Lamarr",
+                email_addresses=(hedy,),
+                primary_email_address_id=hedy.id,
+            )
+        )
         data.remove_organization("org_demo_apollo")  # Alan's new membership goes with it
         after = write(tmp / "after.c1z", sync_fake(fake), started=STARTED.replace(hour=15))
     return before, after, again

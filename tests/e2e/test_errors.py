@@ -22,7 +22,7 @@ from connector.c1.protocol import (
     resource_pb,
 )
 from connector.fake_clerk import FakeClerk, MalformedBody, RateLimit, awkward, generate
-from connector.fake_clerk import samples as s
+from connector.fake_clerk.data import samples as s
 from connector.platform.syncer import SyncFailed, run_sync
 from tests.e2e.harness import TEST_KEY, Connected, connector_for, expected_ids
 

@@ -73,7 +73,7 @@ from connector.c1.protocol import (
 )
 from connector.clerk import ClerkUnavailableError
 from connector.fake_clerk import Dataset, FakeClerk, FaultMix, MalformedBody, awkward, generate
-from connector.fake_clerk import samples as s
+from connector.fake_clerk.data import samples as s
 from connector.platform.syncer import SyncFailed, SyncResult, run_sync
 from tests.e2e.harness import (
     TEST_KEY,

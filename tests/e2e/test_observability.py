@@ -27,7 +27,7 @@ from connector.c1.protocol import resource_grpc, resource_pb
 from connector.clerk import ClerkClient, RequestBudget
 from connector.fake_clerk import Dataset, FakeClerk, awkward
 from connector.platform.syncer import run_sync
-from connector.server.app import RunningServer, build_connector, serving
+from connector.server.process import RunningServer, build_connector, serving
 from connector.settings import load_settings
 from tests.e2e.harness import TEST_KEY, VirtualTime
 
@@ -154,7 +154,8 @@ def test_metrics_endpoint_after_a_real_sync() -> None:
     }
     assert emitted == expected
     unresolved = sum(result.unresolved_role_keys().values())
-    assert total(text, "clerk_connector_unresolved_role_keys_total") == unresolved == 1
+    events = "clerk_connector_sync_events_total"
+    assert total(text, events, event="unresolved_role_keys") == unresolved == 1
 
     # RPCs: one latency observation per call the syncer made, all OK.
     rpc_count = "clerk_connector_rpc_duration_seconds_count"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from connector.fake_clerk import Dataset, awkward, demo
-from connector.fake_clerk import samples as awk
+from connector.fake_clerk.data import samples as awk
 from connector.platform.findings import Finding, Thresholds
 from connector.platform.report import Report, build_report, write_report
 from connector.platform.syncer import SyncResult

@@ -14,7 +14,7 @@ from connector.c1.protocol import grant_annotations, resource_pb, traits, unpack
 from connector.c1.rules import violations
 from connector.demo import render_summary
 from connector.fake_clerk import FakeClerk, awkward, demo, generate
-from connector.fake_clerk import samples as s
+from connector.fake_clerk.data import samples as s
 from connector.platform.syncer import SyncResult, run_sync
 from tests.e2e.harness import TEST_KEY, connector_for, expected_ids, running
 

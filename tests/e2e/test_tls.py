@@ -19,11 +19,12 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from structlog.testing import capture_logs
 
+from connector.cli import main
 from connector.fake_clerk import FakeClerk, awkward
 from connector.platform.syncer import run_sync
-from connector.server.app import RunningServer, build_connector, clerk_client, serving
-from connector.server.tls import ClientTls, is_loopback, open_channel
-from connector.settings import ServerTls, SettingsError, load_settings
+from connector.server.process import RunningServer, build_connector, clerk_client, serving
+from connector.server.tls import ClientTls, ServerTls, is_loopback, open_channel, server_tls
+from connector.settings import SettingsError, load_settings
 from tests.e2e.certs import Authority, Issued, authority
 from tests.e2e.harness import expected_ids
 from tests.e2e.test_cli import CANARY, assert_no_canary, env_for, free_port, poll, run, start
@@ -66,8 +67,8 @@ def tls_env(pki: Pki, *, mutual: bool) -> dict[str, str]:
     return env
 
 
-def server_tls(pki: Pki, *, mutual: bool) -> ServerTls:
-    tls = load_settings(**tls_env(pki, mutual=mutual)).server_tls()
+def listener_tls(pki: Pki, *, mutual: bool) -> ServerTls:
+    tls = server_tls(load_settings(**tls_env(pki, mutual=mutual)))
     assert tls is not None
     assert tls.mutual is mutual
     return tls
@@ -113,7 +114,7 @@ def health_of(address: str, tls: ClientTls | None) -> str:
 
 
 def test_tls_listener_serves_clients_that_trust_its_ca(pki: Pki, fake: FakeClerk) -> None:
-    with connector(fake, server_tls(pki, mutual=False)) as server:
+    with connector(fake, listener_tls(pki, mutual=False)) as server:
         assert health_of(server.address, client_tls(pki)) == "SERVING"  # IP SAN 127.0.0.1
         named = client_tls(pki, server_name="localhost")
         assert health_of(server.address, named) == "SERVING"
@@ -127,7 +128,7 @@ def test_tls_listener_serves_clients_that_trust_its_ca(pki: Pki, fake: FakeClerk
 
 
 def test_mutual_tls_admits_only_certificates_from_the_client_ca(pki: Pki, fake: FakeClerk) -> None:
-    with connector(fake, server_tls(pki, mutual=True)) as server:
+    with connector(fake, listener_tls(pki, mutual=True)) as server:
         assert health_of(server.address, client_tls(pki)) == "UNAVAILABLE"  # no certificate
         assert health_of(server.address, client_tls(pki, pki.stranger)) == "UNAVAILABLE"
         assert health_of(server.address, None) == "UNAVAILABLE"
@@ -136,7 +137,7 @@ def test_mutual_tls_admits_only_certificates_from_the_client_ca(pki: Pki, fake: 
 
 def test_platform_sync_over_mutual_tls_returns_every_id(pki: Pki, fake: FakeClerk) -> None:
     with (
-        connector(fake, server_tls(pki, mutual=True)) as server,
+        connector(fake, listener_tls(pki, mutual=True)) as server,
         open_channel(server.address, client_tls(pki, pki.client)) as channel,
     ):
         result = run_sync(channel)
@@ -171,7 +172,7 @@ def test_insecure_flag_serves_plaintext_with_a_warning(fake: FakeClerk) -> None:
 def test_tls_off_loopback_needs_no_flag_and_warns_nothing(pki: Pki, fake: FakeClerk) -> None:
     with (
         capture_logs() as logs,
-        connector(fake, server_tls(pki, mutual=True), "0.0.0.0:0") as server,
+        connector(fake, listener_tls(pki, mutual=True), "0.0.0.0:0") as server,
     ):
         assert health_of(server.address, client_tls(pki, pki.client)) == "SERVING"
     events = [entry["event"] for entry in logs]
@@ -208,6 +209,19 @@ def test_client_tls_names_the_flag_at_fault(pki: Pki, tmp_path: Path) -> None:
 
 
 # --- the command line, as the container and an operator run it ---------------------------
+
+
+def test_health_names_the_setting_or_flag_of_an_unusable_tls_file(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CONNECTOR_HEALTH_TLS_CA_FILE", str(tmp_path / "absent.pem"))
+    prefix = "clerk-connector: configuration error: "
+    assert main(["health", "--address", "127.0.0.1:1"]) == 2
+    assert capsys.readouterr().err.startswith(f"{prefix}CONNECTOR_HEALTH_TLS_CA_FILE: cannot read")
+    # A flag wins over its setting, and is the one named.
+    flag = ["--tls-ca", str(tmp_path / "other.pem")]
+    assert main(["health", "--address", "127.0.0.1:1", *flag]) == 2
+    assert capsys.readouterr().err.startswith(f"{prefix}--tls-ca: cannot read")
 
 
 def probe_env(pki: Pki, port: int, fake: FakeClerk) -> dict[str, str]:

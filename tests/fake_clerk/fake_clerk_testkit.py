@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from connector.fake_clerk import FakeClerk
-from connector.fake_clerk.dataset import Dataset
+from connector.fake_clerk.data import Dataset
 
 API_VERSION = "2026-05-12"
 REPO = Path(__file__).resolve().parents[2]

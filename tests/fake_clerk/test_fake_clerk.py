@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from connector.fake_clerk import FakeClerk, awkward, generate, samples
-from connector.fake_clerk.dataset import Dataset, Membership, User
+from connector.fake_clerk import FakeClerk, awkward, generate
+from connector.fake_clerk.data import Dataset, MembershipRecord, UserRecord, samples
 from tests.fake_clerk.fake_clerk_testkit import (
     check_schema,
     clerk_error,
@@ -273,7 +273,7 @@ def test_organization_memberships_per_organization(
     generated_api: tuple[FakeClerk, httpx.Client, Dataset],
 ) -> None:
     _, client, dataset = generated_api
-    by_org: dict[str, list[Membership]] = {org_id: [] for org_id in dataset.organizations}
+    by_org: dict[str, list[MembershipRecord]] = {org_id: [] for org_id in dataset.organizations}
     for membership in dataset.memberships.values():
         by_org[membership.organization_id].append(membership)
     biggest = max(by_org, key=lambda org_id: len(by_org[org_id]))
@@ -304,7 +304,7 @@ def test_membership_embeds_organization_user_data_and_role(
     assert len(rows) == len(dataset.memberships)
     for row in rows:
         record = dataset.memberships[row["id"]]
-        user: User = dataset.users[record.user_id]
+        user: UserRecord = dataset.users[record.user_id]
         assert row["object"] == "organization_membership"
         assert row["role"] == record.role
         assert row["organization"] == get_json(client, f"/organizations/{record.organization_id}")

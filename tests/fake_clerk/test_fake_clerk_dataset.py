@@ -10,15 +10,15 @@ from dataclasses import replace
 
 import pytest
 
-from connector.fake_clerk import samples
-from connector.fake_clerk.dataset import (
+from connector.fake_clerk.data import (
     Dataset,
-    Membership,
-    Organization,
-    User,
+    MembershipRecord,
+    OrganizationRecord,
+    UserRecord,
     awkward,
     demo,
     generate,
+    samples,
 )
 
 PREFIXES = {"users": "user_", "organizations": "org_", "memberships": "orgmem_"}
@@ -261,19 +261,21 @@ def test_adding_rows_validates_references_and_uniqueness() -> None:
     dataset = awkward()
     stamp = dataset.next_created_at()
     assert stamp > max(u.created_at for u in dataset.users.values())
-    new_user = dataset.add_user(User(dataset.new_id("user"), stamp, first_name="New"))
-    new_org = dataset.add_organization(Organization(dataset.new_id("org"), "New", "new", stamp))
+    new_user = dataset.add_user(UserRecord(dataset.new_id("user"), stamp, first_name="New"))
+    new_org = dataset.add_organization(
+        OrganizationRecord(dataset.new_id("org"), "New", "new", stamp)
+    )
     membership = dataset.create_membership(new_org.id, new_user.id, "org:member")
     assert dataset.membership(new_org.id, new_user.id) == membership
     assert dataset.view("memberships").rows[-1] == membership  # newest sorts last ascending
     with pytest.raises(ValueError, match="already a member"):
         dataset.create_membership(new_org.id, new_user.id, "org:admin")
     with pytest.raises(ValueError, match="unknown user"):
-        dataset.add_membership(Membership("orgmem_x", new_org.id, "user_missing", "x", stamp))
+        dataset.add_membership(MembershipRecord("orgmem_x", new_org.id, "user_missing", "x", stamp))
     with pytest.raises(ValueError, match="duplicate user id"):
-        dataset.add_user(User(new_user.id, stamp))
+        dataset.add_user(UserRecord(new_user.id, stamp))
     with pytest.raises(ValueError, match="slug"):
-        dataset.add_organization(Organization("org_other", "Other", "new", stamp))
+        dataset.add_organization(OrganizationRecord("org_other", "Other", "new", stamp))
 
 
 def test_replace_and_change_role_refresh_views() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from connector.fake_clerk import Churn, CreatedAtEdits, Direction, generate
-from connector.fake_clerk.dataset import Dataset, EmailAddress, User
+from connector.fake_clerk.data import Dataset, EmailAddressRecord, UserRecord
 from tests.fake_clerk.fake_clerk_testkit import get_json, running, walk_offset
 
 
@@ -124,9 +124,11 @@ def test_survivors_under_churn_existed_throughout() -> None:
 
 
 def test_rows_outside_the_protobuf_range_are_left_alone() -> None:
-    email = EmailAddress("idn_far", "far@example.com")
-    far = User("user_far", 2**63 - 1, email_addresses=(email,), primary_email_address_id=email.id)
-    near = User("user_near", 1_700_000_000_000)
+    email = EmailAddressRecord("idn_far", "far@example.com")
+    far = UserRecord(
+        "user_far", 2**63 - 1, email_addresses=(email,), primary_email_address_id=email.id
+    )
+    near = UserRecord("user_near", 1_700_000_000_000)
     data = Dataset(users=[far, near])
     edits = CreatedAtEdits(data, rate=3.0, seed=1, mix={"users": 1.0})
     for _ in range(10):

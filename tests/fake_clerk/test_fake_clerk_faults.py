@@ -13,7 +13,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from connector.fake_clerk import FakeClerk, MalformedBody, RateLimit, awkward, generate, samples
+from connector.fake_clerk import FakeClerk, MalformedBody, RateLimit, awkward, generate
+from connector.fake_clerk.data import samples
 from tests.fake_clerk.fake_clerk_testkit import (
     REPO,
     check_schema,

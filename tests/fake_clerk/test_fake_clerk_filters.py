@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from connector.fake_clerk import CursorGone, FakeClerk, generate
-from connector.fake_clerk.dataset import Dataset, Membership, User
+from connector.fake_clerk.data import Dataset, MembershipRecord, UserRecord
 from tests.fake_clerk.fake_clerk_testkit import (
     clerk_error,
     get_json,
@@ -117,7 +117,7 @@ def test_a_cursor_that_never_existed_is_422_whatever_the_mode(
 # -- created_at filters ------------------------------------------------------------------------
 
 
-def _users_between(dataset: Dataset, after: int | None, before: int | None) -> list[User]:
+def _users_between(dataset: Dataset, after: int | None, before: int | None) -> list[UserRecord]:
     return [
         u
         for u in dataset.users.values()
@@ -189,7 +189,7 @@ def _biggest_org(dataset: Dataset) -> str:
     return max(dataset.organizations, key=dataset.members_count)
 
 
-def _members(dataset: Dataset, org_id: str) -> list[Membership]:
+def _members(dataset: Dataset, org_id: str) -> list[MembershipRecord]:
     return [m for m in dataset.memberships.values() if m.organization_id == org_id]
 
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from connector.fake_clerk import Churn, CreatedAtEdits, CursorGone, FakeClerk, Unordered, generate
-from connector.fake_clerk.dataset import Dataset
+from connector.fake_clerk.data import Dataset
 from tests.fake_clerk.fake_clerk_testkit import get_json, running, walk_offset, walk_users_cursor
 
 BULK = 40  # rows of each collection created in one millisecond

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from connector.fake_clerk import FakeClerk, Trigger, generate, traps
-from connector.fake_clerk import trap_samples as t
-from connector.fake_clerk.dataset import Dataset
+from connector.fake_clerk.data import Dataset
+from connector.fake_clerk.data import trap_samples as t
 from tests.fake_clerk.fake_clerk_testkit import (
     check_schema,
     get_json,

@@ -25,7 +25,7 @@ from connector.c1.protocol import (
     resource_pb,
 )
 from connector.fake_clerk import FakeClerk, awkward
-from connector.fake_clerk import samples as s
+from connector.fake_clerk.data import samples as s
 from tests.e2e.harness import TEST_KEY, Connected, connector_for
 from tests.property.settings import FEW, PROPERTY
 
@@ -97,7 +97,10 @@ def outcome(call: Callable[[], object]) -> grpc.StatusCode:
         call()
     except grpc.RpcError as error:
         code, details = error.code(), str(error.details())
-    assert code in CLEAN, f"{code.name}: {details}"
+    # A real token of a listing the connector keeps for another sync (or none) is ABORTED:
+    # resuming without that listing's served ids could repeat or miss a row.
+    expired = code is grpc.StatusCode.ABORTED and "no longer held by the connector" in details
+    assert code in CLEAN or expired, f"{code.name}: {details}"
     return code
 
 

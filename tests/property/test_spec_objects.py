@@ -47,7 +47,8 @@ from connector.clerk import (
     User,
 )
 from connector.clerk.models import TotalCount
-from connector.model.base import AccessNotAttributable
+from connector.model import types
+from connector.model.context import AccessNotAttributable
 from tests.property.openapi_schemas import SPEC_SHA256, Generator, json_schema, spec_digest
 from tests.property.settings import FEW
 from tests.static_clerk import StaticClerk, build_everything
@@ -224,10 +225,10 @@ def test_every_organization_role_and_permission_message_is_valid(clerk: StaticCl
     for org in clerk.organizations:
         for role in clerk.roles:
             role_entitlements.setdefault(
-                ids.entitlement_id(ids.ORGANIZATION, org.id, role.id), role
+                ids.entitlement_id(types.ORGANIZATION, org.id, role.id), role
             )
     for item in built.entitlements:
-        if item.resource.id.resource_type == ids.ORGANIZATION and item.slug != ids.MEMBER_SLUG:
+        if item.resource.id.resource_type == types.ORGANIZATION and item.slug != types.MEMBER_SLUG:
             assert item.slug == role_entitlements[item.id].key
 
 

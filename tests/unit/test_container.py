@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.server.app import DRAIN_SECONDS
+from connector.server.process import DRAIN_SECONDS
 
 ROOT = Path(__file__).resolve().parents[2]
 MAKE = shutil.which("make")

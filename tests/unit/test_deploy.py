@@ -1,18 +1,17 @@
 """The container and the Kubernetes manifests agree with the code and lock the pod down.
 
-PyYAML is not a dependency, so the manifests are written in a small YAML subset (block
-mappings and sequences, plain or double-quoted scalars, comments) that `parse_yaml` reads
-exactly and rejects loudly outside of; the parser has its own tests below.
+The manifests are read with PyYAML's safe loader (YAML 1.1, as kubectl reads them: `0440` is
+octal), made strict about one thing it lets pass: a key given twice in one mapping.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from connector.cli import _TLS_FLAGS, _parser
 from connector.settings import Settings
@@ -23,185 +22,33 @@ DEPLOY = ROOT / "deploy"
 OPTIONAL = {"cert-manager/certificate.yaml", "cert-manager/kustomization.yaml"}
 
 
-class YamlSubsetError(ValueError):
-    pass
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a duplicate key instead of keeping the last value silently."""
 
 
-# --- the YAML subset ------------------------------------------------------------------------
+def _unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
 
-_KEY = re.compile(r"^([A-Za-z0-9_.\-/]+):(?: +(.*))?$")
-_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$")
-_OCTAL = re.compile(r"^0[0-7]+$")  # YAML 1.1, as kubectl reads defaultMode: 0440
-_Line = tuple[int, str, int]  # indentation, text, line number
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
 
 
 def parse_yaml(text: str) -> Any:
-    lines = _lines(text)
-    if not lines:
-        return None
-    value, end = _block(lines, 0, lines[0][0])
-    if end != len(lines):
-        raise YamlSubsetError(f"line {lines[end][2]}: unexpected indentation")
-    return value
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
 
 
-def _lines(text: str) -> list[_Line]:
-    out: list[_Line] = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        if "\t" in raw:
-            raise YamlSubsetError(f"line {number}: tab")
-        line = _strip_comment(raw).rstrip()
-        if not line:
-            continue
-        if line == "---":
-            raise YamlSubsetError(f"line {number}: one document per file")
-        out.append((len(line) - len(line.lstrip(" ")), line.lstrip(" "), number))
-    return out
-
-
-def _strip_comment(raw: str) -> str:
-    quoted = False
-    for i, ch in enumerate(raw):
-        if ch == '"':
-            quoted = not quoted
-        elif ch == "#" and not quoted and (i == 0 or raw[i - 1] == " "):
-            return raw[:i]
-    return raw
-
-
-def _is_item(text: str) -> bool:
-    return text == "-" or text.startswith("- ")
-
-
-def _block(lines: list[_Line], i: int, indent: int) -> tuple[Any, int]:
-    return _sequence(lines, i, indent) if _is_item(lines[i][1]) else _mapping(lines, i, indent)
-
-
-def _sequence(lines: list[_Line], i: int, indent: int) -> tuple[list[Any], int]:
-    items: list[Any] = []
-    while i < len(lines) and lines[i][0] == indent and _is_item(lines[i][1]):
-        _, text, number = lines[i]
-        rest = text[1:].lstrip(" ")
-        if not rest:
-            i += 1
-            if i >= len(lines) or lines[i][0] <= indent:
-                raise YamlSubsetError(f"line {number}: empty item")
-            value, i = _block(lines, i, lines[i][0])
-        elif _KEY.match(rest) or _is_item(rest):  # "- key: v", "- - x": a block after the dash
-            child = indent + len(text) - len(rest)
-            lines[i] = (child, rest, number)
-            value, i = _block(lines, i, child)
-        else:
-            value, i = _scalar(rest, number), i + 1
-        items.append(value)
-    return items, i
-
-
-def _mapping(lines: list[_Line], i: int, indent: int) -> tuple[dict[str, Any], int]:
-    out: dict[str, Any] = {}
-    while i < len(lines) and lines[i][0] == indent and not _is_item(lines[i][1]):
-        _, text, number = lines[i]
-        match = _KEY.match(text)
-        if match is None:
-            raise YamlSubsetError(f"line {number}: expected 'key: value'")
-        key, value_text = match.group(1), match.group(2)
-        if key in out:
-            raise YamlSubsetError(f"line {number}: duplicate key {key}")
-        i += 1
-        nested = i < len(lines) and (
-            lines[i][0] > indent or (lines[i][0] == indent and _is_item(lines[i][1]))
-        )
-        if value_text:
-            if nested and lines[i][0] > indent:
-                raise YamlSubsetError(f"line {lines[i][2]}: unexpected indentation")
-            out[key] = _scalar(value_text, number)
-        elif nested:
-            out[key], i = _block(lines, i, lines[i][0])
-        else:
-            out[key] = None
-    if i < len(lines) and lines[i][0] > indent:
-        raise YamlSubsetError(f"line {lines[i][2]}: unexpected indentation")
-    return out, i
-
-
-def _scalar(text: str, number: int) -> Any:
-    if text.startswith('"'):
-        if len(text) < 2 or not text.endswith('"'):
-            raise YamlSubsetError(f"line {number}: unterminated string")
-        return json.loads(text)
-    if text in ("[]", "{}"):
-        return [] if text == "[]" else {}
-    if text[0] in "[]{}&*!|>'%@`" or ": " in text:
-        raise YamlSubsetError(f"line {number}: outside the subset: {text}")
-    if text.lower() in ("yes", "no", "on", "off", "y", "n"):
-        raise YamlSubsetError(f"line {number}: ambiguous boolean {text}: quote it")
-    words = {"true": True, "false": False, "null": None, "~": None}
-    if text in words:
-        return words[text]
-    if _OCTAL.match(text):
-        return int(text, 8)
-    if _INT.match(text):
-        return int(text)
-    return text
-
-
-def test_parser_reads_the_subset() -> None:
-    text = """
-# a comment
-top:
-  name: "quoted # not a comment"  # a comment
-  plain: clerk-connector:dev
-  mode: 0440
-  count: 3
-  flag: false
-  empty: []
-  list:
-  - a
-  - "0.0.0.0:1"
-  nested:
-    - key: 1
-      other:
-        deep: x
-    - - inner
-    -
-      late: true
-  last:
-"""
-    assert parse_yaml(text) == {
-        "top": {
-            "name": "quoted # not a comment",
-            "plain": "clerk-connector:dev",
-            "mode": 0o440,
-            "count": 3,
-            "flag": False,
-            "empty": [],
-            "list": ["a", "0.0.0.0:1"],
-            "nested": [{"key": 1, "other": {"deep": "x"}}, ["inner"], {"late": True}],
-            "last": None,
-        }
-    }
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "a:\n\tb: 1",
-        "a: {b: 1}",
-        "a: [1, 2]",
-        "a: &anchor 1",
-        "a: |\n  text",
-        "a: yes",
-        "a: 1\na: 2",
-        "a: 1\n  b: 2",
-        "a:\n  b: 1\n c: 2",
-        "a: 1\n---\nb: 2",
-        "a: b: c",
-        'a: "open',
-    ],
-)
-def test_parser_rejects_what_it_does_not_understand(text: str) -> None:
-    with pytest.raises(YamlSubsetError):
-        parse_yaml(text)
+def test_the_loader_reads_kubectl_octal_and_refuses_duplicate_keys() -> None:
+    assert parse_yaml("mode: 0440\nname: x") == {"mode": 0o440, "name": "x"}
+    with pytest.raises(yaml.YAMLError, match="duplicate key 'a'"):
+        parse_yaml("a: 1\nb:\n  c: 2\na: 3")
 
 
 # --- the manifests --------------------------------------------------------------------------
@@ -296,9 +143,8 @@ def test_resources_and_probes() -> None:
 
 def test_env_names_exist_and_the_key_is_a_mounted_secret_file() -> None:
     settings_names = {field.validation_alias for field in Settings.model_fields.values()}
-    health_names = {variable for _flag, variable in _TLS_FLAGS.values()}
     variables = env()
-    assert set(variables) <= settings_names | health_names
+    assert set(variables) <= settings_names
     assert all(set(item) == {"name", "value"} for item in variables.values())
     assert "CLERK_SECRET_KEY" not in variables
     assert "CONNECTOR_ALLOW_INSECURE" not in variables  # TLS instead
@@ -384,7 +230,8 @@ def test_dockerfile_runs_unprivileged_and_without_insecure_defaults() -> None:
 
 def test_every_setting_is_documented() -> None:
     names = {field.validation_alias for field in Settings.model_fields.values()}
-    names |= {variable for _flag, variable in _TLS_FLAGS.values()}
+    # `health` reads its TLS flags' fallbacks through the settings too.
+    assert {setting for _flag, setting in _TLS_FLAGS.values()} <= set(Settings.model_fields)
     example = (ROOT / "config" / "example.env").read_text()
     readme = (ROOT / "README.md").read_text()
     for name in sorted(str(n) for n in names):

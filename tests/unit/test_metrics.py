@@ -22,10 +22,10 @@ from connector.c1.protocol import (
     resource_pb,
     struct,
 )
+from connector.c1.service import RpcEvent, rpc_event
 from connector.clerk.transport import RequestEvent
 from connector.server.health import KeyHealth, KeyRechecker
 from connector.server.metrics import ConnectorMetrics, MetricsServer
-from connector.server.service import RpcEvent, rpc_event
 from connector.settings import SettingsError, load_settings
 from tests.clerk.clerk_testkit import (
     CANARY_KEY,
@@ -82,7 +82,7 @@ def test_clerk_request_events_feed_the_counters() -> None:
     assert value(metrics, f"{duration}_bucket", route=route, le="0.25") == 3  # 0.5 s is above
 
 
-def test_rpc_events_feed_latency_emitted_objects_and_unresolved_keys() -> None:
+def test_rpc_events_feed_latency_and_emitted_objects() -> None:
     metrics = ConnectorMetrics()
     metrics.observe_rpc(
         RpcEvent(
@@ -91,7 +91,6 @@ def test_rpc_events_feed_latency_emitted_objects_and_unresolved_keys() -> None:
             0.3,
             items=5,
             emitted={("grant", "organization"): 5},
-            unresolved_role_keys=2,
         )
     )
     metrics.observe_rpc(RpcEvent("ListGrants", grpc.StatusCode.UNAVAILABLE, 1.2))
@@ -101,7 +100,16 @@ def test_rpc_events_feed_latency_emitted_objects_and_unresolved_keys() -> None:
     assert value(metrics, f"{rpc}_sum", method="ListGrants", code="UNAVAILABLE") == 1.2
     emitted = "clerk_connector_objects_emitted_total"
     assert value(metrics, emitted, kind="grant", resource_type="organization") == 5
-    assert value(metrics, "clerk_connector_unresolved_role_keys_total") == 2
+
+
+def test_sync_events_are_counted_by_name() -> None:
+    metrics = ConnectorMetrics()
+    metrics.observe_sync_event("unresolved_role_keys", 2)
+    metrics.observe_sync_event("memberships_of_unlisted_users", 3)
+    metrics.observe_sync_event("unresolved_role_keys", 1)
+    events = "clerk_connector_sync_events_total"
+    assert value(metrics, events, event="unresolved_role_keys") == 3
+    assert value(metrics, events, event="memberships_of_unlisted_users") == 3
 
 
 def test_gauges_follow_their_sources() -> None:
@@ -147,10 +155,9 @@ def test_rpc_event_counts_what_a_list_answer_emits() -> None:
             member_grant("org_1", "user_3", None),
         ]
     )
-    got = rpc_event("ListGrants", grpc.StatusCode.OK, 0.1, grants, unresolved_role_keys=2)
+    got = rpc_event("ListGrants", grpc.StatusCode.OK, 0.1, grants)
     assert got.items == 3
     assert got.emitted == {("grant", "organization"): 3}
-    assert got.unresolved_role_keys == 2
     empty = grant_pb.GrantsServiceListGrantsResponse()
     assert rpc_event("ListGrants", grpc.StatusCode.OK, 0.1, empty).emitted == {}
 

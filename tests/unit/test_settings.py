@@ -3,16 +3,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
-from connector.settings import LogFormat, SettingsError, load_settings
-from tests.e2e.certs import authority
+from connector.settings import LogFormat, SettingsError, load_settings, variable
 
 CANARY = "sk_test_CANARYsettings0000000000"
 TLS_VARIABLES = [
     "CONNECTOR_TLS_CERT_FILE",
     "CONNECTOR_TLS_KEY_FILE",
     "CONNECTOR_TLS_CLIENT_CA_FILE",
+]
+HEALTH_TLS_VARIABLES = [
+    "CONNECTOR_HEALTH_TLS_CA_FILE",
+    "CONNECTOR_HEALTH_TLS_CERT_FILE",
+    "CONNECTOR_HEALTH_TLS_KEY_FILE",
+    "CONNECTOR_HEALTH_TLS_SERVER_NAME",
 ]
 
 
@@ -26,6 +30,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "CONNECTOR_RATE_LIMIT_SHARE",
         "CONNECTOR_LOG_FORMAT",
         *TLS_VARIABLES,
+        *HEALTH_TLS_VARIABLES,
         "CONNECTOR_ALLOW_INSECURE",
     ]:
         monkeypatch.delenv(name, raising=False)
@@ -122,40 +127,28 @@ def test_settings_repr_hides_key(monkeypatch: pytest.MonkeyPatch) -> None:
     assert CANARY not in str(settings.model_dump())
 
 
-# --- TLS for the gRPC listener -------------------------------------------------------------
-
-
-@pytest.fixture
-def pki(tmp_path: Path) -> dict[str, Path]:
-    ca = authority(tmp_path / "ca", "ca")
-    server = ca.issue("server", server=True)
-    other = ca.issue("other", server=True)
-    return {"ca": ca.cert, "cert": server.cert, "key": server.key, "other_key": other.key}
+# --- TLS settings: paths only (connector.server.tls reads the files, tests/unit/test_server_tls.py)
 
 
 def test_tls_is_off_and_plaintext_stays_on_loopback_by_default() -> None:
     settings = load_settings()
-    assert settings.server_tls() is None
+    assert (settings.tls_cert_file, settings.tls_key_file, settings.tls_client_ca_file) == (
+        None,
+        None,
+        None,
+    )
     assert settings.allow_insecure is False
     assert settings.listen.startswith("127.0.0.1:")
 
 
-def test_tls_files_are_loaded(monkeypatch: pytest.MonkeyPatch, pki: dict[str, Path]) -> None:
-    monkeypatch.setenv("CONNECTOR_TLS_CERT_FILE", str(pki["cert"]))
-    monkeypatch.setenv("CONNECTOR_TLS_KEY_FILE", str(pki["key"]))
-    plain = load_settings().server_tls()
-    assert plain is not None
-    assert not plain.mutual
-    assert plain.cert_chain == pki["cert"].read_bytes()
-    monkeypatch.setenv("CONNECTOR_TLS_CLIENT_CA_FILE", str(pki["ca"]))
-    monkeypatch.setenv("CONNECTOR_ALLOW_INSECURE", "true")
+def test_tls_paths_are_settings_and_the_files_are_not_read_here(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in TLS_VARIABLES:
+        monkeypatch.setenv(name, str(tmp_path / "absent" / name.lower()))
     settings = load_settings()
-    mutual = settings.server_tls()
-    assert mutual is not None
-    assert mutual.mutual
-    assert mutual.client_ca == pki["ca"].read_bytes()
-    assert settings.allow_insecure is True
-    assert "PRIVATE KEY" not in repr(mutual)
+    assert settings.tls_cert_file == tmp_path / "absent" / "connector_tls_cert_file"
+    assert settings.tls_client_ca_file == tmp_path / "absent" / "connector_tls_client_ca_file"
 
 
 BOTH = "CONNECTOR_TLS_CERT_FILE and CONNECTOR_TLS_KEY_FILE: set both"
@@ -164,79 +157,38 @@ BOTH = "CONNECTOR_TLS_CERT_FILE and CONNECTOR_TLS_KEY_FILE: set both"
 @pytest.mark.parametrize(
     ("given", "message"),
     [
-        (
-            ["CONNECTOR_TLS_CERT_FILE"],
-            BOTH,
-        ),
-        (
-            ["CONNECTOR_TLS_KEY_FILE"],
-            BOTH,
-        ),
+        (["CONNECTOR_TLS_CERT_FILE"], BOTH),
+        (["CONNECTOR_TLS_KEY_FILE"], BOTH),
         (["CONNECTOR_TLS_CLIENT_CA_FILE"], "CONNECTOR_TLS_CLIENT_CA_FILE needs"),
-        (
-            ["CONNECTOR_TLS_CERT_FILE", "CONNECTOR_TLS_CLIENT_CA_FILE"],
-            BOTH,
-        ),
+        (["CONNECTOR_TLS_CERT_FILE", "CONNECTOR_TLS_CLIENT_CA_FILE"], BOTH),
     ],
 )
 def test_incomplete_tls_settings_are_refused(
-    monkeypatch: pytest.MonkeyPatch, pki: dict[str, Path], given: list[str], message: str
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, given: list[str], message: str
 ) -> None:
-    files = dict(zip(TLS_VARIABLES, [pki["cert"], pki["key"], pki["ca"]], strict=True))
     for name in given:
-        monkeypatch.setenv(name, str(files[name]))
+        monkeypatch.setenv(name, str(tmp_path / f"{name.lower()}.pem"))
     with pytest.raises(SettingsError) as caught:
         load_settings()
     assert str(caught.value).startswith(message)
 
 
-@pytest.mark.parametrize("missing", TLS_VARIABLES)
-def test_unreadable_tls_file_is_named(
-    monkeypatch: pytest.MonkeyPatch, pki: dict[str, Path], tmp_path: Path, missing: str
+def test_health_tls_settings_are_read_and_empty_means_unset(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    files = dict(zip(TLS_VARIABLES, [pki["cert"], pki["key"], pki["ca"]], strict=True))
-    files[missing] = tmp_path / "nowhere.pem"
-    for name, path in files.items():
-        monkeypatch.setenv(name, str(path))
-    with pytest.raises(SettingsError, match=f"^{missing}: cannot read .*nowhere.pem"):
-        load_settings().server_tls()
+    assert load_settings().health_tls_ca_file is None
+    monkeypatch.setenv("CONNECTOR_HEALTH_TLS_CA_FILE", str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("CONNECTOR_HEALTH_TLS_SERVER_NAME", "connector.example")
+    monkeypatch.setenv("CONNECTOR_HEALTH_TLS_CERT_FILE", "")
+    monkeypatch.setenv("CONNECTOR_HEALTH_TLS_KEY_FILE", "  ")
+    settings = load_settings()
+    assert settings.health_tls_ca_file == tmp_path / "ca.pem"
+    assert settings.health_tls_server_name == "connector.example"
+    assert (settings.health_tls_cert_file, settings.health_tls_key_file) == (None, None)
 
 
-def test_tls_key_that_is_not_pem_is_refused_without_echo(
-    monkeypatch: pytest.MonkeyPatch, pki: dict[str, Path], tmp_path: Path
-) -> None:
-    garbage = tmp_path / "key.pem"
-    garbage.write_text("not-a-key-but-a-secret-0123456789")
-    monkeypatch.setenv("CONNECTOR_TLS_CERT_FILE", str(pki["cert"]))
-    monkeypatch.setenv("CONNECTOR_TLS_KEY_FILE", str(garbage))
-    with pytest.raises(SettingsError) as caught:
-        load_settings().server_tls()
-    assert str(caught.value).startswith("CONNECTOR_TLS_KEY_FILE:")
-    assert "secret-0123456789" not in str(caught.value)
-
-
-def test_tls_key_of_another_certificate_is_refused(
-    monkeypatch: pytest.MonkeyPatch, pki: dict[str, Path]
-) -> None:
-    monkeypatch.setenv("CONNECTOR_TLS_CERT_FILE", str(pki["cert"]))
-    monkeypatch.setenv("CONNECTOR_TLS_KEY_FILE", str(pki["other_key"]))
-    with pytest.raises(SettingsError, match="not a usable certificate and key pair"):
-        load_settings().server_tls()
-
-
-def test_encrypted_tls_key_is_refused_without_a_prompt(
-    monkeypatch: pytest.MonkeyPatch, pki: dict[str, Path], tmp_path: Path
-) -> None:
-    key = serialization.load_pem_private_key(pki["key"].read_bytes(), password=None)
-    encrypted = tmp_path / "encrypted.key"
-    encrypted.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.BestAvailableEncryption(b"passphrase"),
-        )
-    )
-    monkeypatch.setenv("CONNECTOR_TLS_CERT_FILE", str(pki["cert"]))
-    monkeypatch.setenv("CONNECTOR_TLS_KEY_FILE", str(encrypted))
-    with pytest.raises(SettingsError, match=r"^CONNECTOR_TLS_KEY_FILE: the key is encrypted"):
-        load_settings().server_tls()
+def test_variable_names_the_environment_variable_of_a_field() -> None:
+    assert variable("health_tls_ca_file") == "CONNECTOR_HEALTH_TLS_CA_FILE"
+    assert variable("listen") == "CONNECTOR_LISTEN"
+    with pytest.raises(KeyError):
+        variable("no_such_setting")

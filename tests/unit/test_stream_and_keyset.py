@@ -5,12 +5,13 @@ from dataclasses import dataclass
 
 import pytest
 
+from connector.c1.builders import PageRequest
+from connector.c1.keyset import keyset_page
 from connector.c1.page_tokens import InvalidPageToken
 from connector.c1.stream import ListingExpired, stream_page
 from connector.c1.sync_cache import SyncCache, SyncScope
 from connector.clerk import Listing, ListingIncomplete, OffsetPage
 from connector.clerk.paging import offset_walk
-from connector.model.base import keyset_page
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,7 @@ def test_keyset_page_walks_every_item_once() -> None:
     items = [f"id{i:04}" for i in range(1001)]
     token, out, pages = "", [], 0
     while True:
-        page = keyset_page(items, lambda item: item, 500, token, "k")
+        page = keyset_page(items, lambda item: item, PageRequest(500, token, "k"))
         out += page.items
         pages += 1
         token = page.next_token
@@ -182,20 +183,20 @@ def test_keyset_page_walks_every_item_once() -> None:
 @pytest.mark.parametrize("count", [0, 499, 500, 501])
 def test_keyset_page_boundaries(count: int) -> None:
     items = [f"id{i:04}" for i in range(count)]
-    first = keyset_page(items, lambda item: item, 500, "", "k")
+    first = keyset_page(items, lambda item: item, PageRequest(500, "", "k"))
     assert first.items == items[:500]
     assert bool(first.next_token) == (count > 500)
 
 
 def test_keyset_resumes_after_list_changed() -> None:
     items = ["a", "b", "c", "d"]
-    page = keyset_page(items, lambda item: item, 2, "", "k")
+    page = keyset_page(items, lambda item: item, PageRequest(2, "", "k"))
     shrunk = ["a", "c", "d"]  # b deleted between pages
-    rest = keyset_page(shrunk, lambda item: item, 2, page.next_token, "k")
+    rest = keyset_page(shrunk, lambda item: item, PageRequest(2, page.next_token, "k"))
     assert rest.items == ["c", "d"]
 
 
 def test_keyset_rejects_foreign_token() -> None:
-    page = keyset_page(["a", "b"], lambda item: item, 1, "", "k")
+    page = keyset_page(["a", "b"], lambda item: item, PageRequest(1, "", "k"))
     with pytest.raises(InvalidPageToken):
-        keyset_page(["a", "b"], lambda item: item, 1, page.next_token, "other")
+        keyset_page(["a", "b"], lambda item: item, PageRequest(1, page.next_token, "other"))

@@ -19,7 +19,13 @@ import threading
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from connector.fake_clerk.faults import BEHAVIOUR_KINDS, Fault, FaultKind, Faults, MalformedBody
+from connector.fake_clerk.behaviour.faults import (
+    BEHAVIOUR_KINDS,
+    Fault,
+    FaultKind,
+    Faults,
+    MalformedBody,
+)
 
 DEFAULT_FAULT_MIX: Mapping[FaultKind, float] = MappingProxyType(
     {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.fake_clerk.faults import FaultKind, Hit
-from connector.fake_clerk.listing import Listing
+from connector.fake_clerk.api.listing import Listing
+from connector.fake_clerk.behaviour.faults import FaultKind, Hit
 
 
 def select(listing: Listing, *, start: int, limit: int, fault: Hit | None) -> list[Any]:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from connector.fake_clerk.records import Membership, Organization, User
+from connector.fake_clerk.data.records import MembershipRecord, OrganizationRecord, UserRecord
 
 if TYPE_CHECKING:
-    from connector.fake_clerk.store import Dataset
+    from connector.fake_clerk.data.store import Dataset
 
 SortKey = tuple[Any, ...]
 KeyFunc = Callable[["Dataset", Any], SortKey]
@@ -29,18 +29,18 @@ def _optional(value: object) -> tuple[bool, object]:
     return (value is None, "" if value is None else value)
 
 
-def _user_primary_email(user: User) -> str | None:
+def _user_primary_email(user: UserRecord) -> str | None:
     email = user.email(user.primary_email_address_id)
     return None if email is None else email.email_address
 
 
-def _user_primary_phone(user: User) -> str | None:
+def _user_primary_phone(user: UserRecord) -> str | None:
     phone = next((p for p in user.phone_numbers if p.id == user.primary_phone_number_id), None)
     return None if phone is None else phone.phone_number
 
 
 def _user_field(name: str) -> KeyFunc:
-    def key(_: Dataset, user: User) -> SortKey:
+    def key(_: Dataset, user: UserRecord) -> SortKey:
         value: object
         if name == "email_address":
             value = _user_primary_email(user)
@@ -60,7 +60,7 @@ def _user_field(name: str) -> KeyFunc:
 def _membership_user_field(name: str) -> KeyFunc:
     user_key = _user_field(name)
 
-    def key(dataset: Dataset, membership: Membership) -> SortKey:
+    def key(dataset: Dataset, membership: MembershipRecord) -> SortKey:
         user = dataset.user(membership.user_id)
         head = user_key(dataset, user)[:2] if user is not None else (True, "")
         return (*head, *_tail(membership.created_at, membership.id))
@@ -79,7 +79,7 @@ def _attr(name: str) -> KeyFunc:
     return key
 
 
-def _members_count(dataset: Dataset, organization: Organization) -> SortKey:
+def _members_count(dataset: Dataset, organization: OrganizationRecord) -> SortKey:
     return (
         dataset.members_count(organization.id),
         *_tail(organization.created_at, organization.id),

@@ -50,19 +50,19 @@ import random
 from collections.abc import Sequence
 from dataclasses import replace
 
-from connector.fake_clerk.records import (
+from connector.fake_clerk.data.records import (
     TIMESTAMP_MAX_MS,
     TIMESTAMP_MIN_MS,
-    EmailAddress,
-    Membership,
-    Organization,
-    OrganizationSettings,
-    Permission,
-    Role,
-    RoleSet,
-    User,
+    EmailAddressRecord,
+    MembershipRecord,
+    OrganizationRecord,
+    OrganizationSettingsRecord,
+    PermissionRecord,
+    RoleRecord,
+    RoleSetRecord,
+    UserRecord,
 )
-from connector.fake_clerk.store import Dataset
+from connector.fake_clerk.data.store import Dataset
 
 T0 = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 MINUTE = 60_000
@@ -139,15 +139,15 @@ def long_text(min_bytes: int, pattern: str = "名前", split_at: int = 1024) -> 
 
 def _email(
     email_id: str, address: str, status: str | None = "verified", strategy: str = "email_code"
-) -> EmailAddress:
-    return EmailAddress(
+) -> EmailAddressRecord:
+    return EmailAddressRecord(
         email_id, address, verification_status=status, verification_strategy=strategy
     )
 
 
-def _plain_user(user_id: str, at: int, first: str, **fields: object) -> User:
+def _plain_user(user_id: str, at: int, first: str, **fields: object) -> UserRecord:
     email = _email(f"idn_{user_id}", f"{user_id.removeprefix('user_')}@example.com")
-    user = User(
+    user = UserRecord(
         user_id,
         at,
         first_name=first,
@@ -158,7 +158,7 @@ def _plain_user(user_id: str, at: int, first: str, **fields: object) -> User:
     return replace(user, **fields)  # type: ignore[arg-type]
 
 
-def _users() -> list[User]:
+def _users() -> list[UserRecord]:
     unverified = (
         _email(EMAIL_PRIMARY, "una@example.com"),
         _email(EMAIL_VERIFIED, "una.work@example.com"),
@@ -175,12 +175,12 @@ def _users() -> list[User]:
     only = _email(EMAIL_ONLY_UNVERIFIED, "only.claimed@example.com", "unverified")
     return [
         _plain_user(USER_PLAIN, T0 + MINUTE, "Plain"),
-        User(USER_UNVERIFIED, T0 + 2 * MINUTE, first_name="Una", last_name="Verified",
-             email_addresses=unverified, primary_email_address_id=EMAIL_PRIMARY),
-        User(USER_ONLY_UNVERIFIED, T0 + 3 * MINUTE, first_name="Claim", last_name="Only",
-             email_addresses=(only,), primary_email_address_id=None),
-        User(USER_INVALID_EMAIL, T0 + 4 * MINUTE, first_name="Inva", last_name="Lid",
-             email_addresses=invalid, primary_email_address_id="idn_trap_invalid_primary"),
+        UserRecord(USER_UNVERIFIED, T0 + 2 * MINUTE, first_name="Una", last_name="Verified",
+                   email_addresses=unverified, primary_email_address_id=EMAIL_PRIMARY),
+        UserRecord(USER_ONLY_UNVERIFIED, T0 + 3 * MINUTE, first_name="Claim", last_name="Only",
+                   email_addresses=(only,), primary_email_address_id=None),
+        UserRecord(USER_INVALID_EMAIL, T0 + 4 * MINUTE, first_name="Inva", last_name="Lid",
+                   email_addresses=invalid, primary_email_address_id="idn_trap_invalid_primary"),
         _plain_user(USER_LONG_NAME, T0 + 5 * MINUTE, long_text(LONG_NAME_BYTES),
                     last_name=long_text(LONG_NAME_BYTES, "🦄")),
         _plain_user(USER_EARLY, BEFORE_YEAR_1, "Early", last_sign_in_at=BEFORE_YEAR_1,
@@ -194,11 +194,13 @@ def _users() -> list[User]:
     ]  # fmt: skip
 
 
-def _permissions() -> list[Permission]:
-    def permission(key: str, name: str, at: int, description: str = "") -> Permission:
+def _permissions() -> list[PermissionRecord]:
+    def permission(key: str, name: str, at: int, description: str = "") -> PermissionRecord:
         pid = "perm_trap_" + key.removeprefix("org:").replace(":", "_")
         system = "system" if key.startswith("org:sys_") else "user"
-        return Permission(pid, key, name, at, description=description or f"{name}.", type=system)
+        return PermissionRecord(
+            pid, key, name, at, description=description or f"{name}.", type=system
+        )
 
     return [
         permission("org:sys_memberships:read", "Read members", T0),
@@ -211,41 +213,43 @@ def _permissions() -> list[Permission]:
     ]  # fmt: skip
 
 
-def _roles() -> list[Role]:
+def _roles() -> list[RoleRecord]:
     read = "org:sys_memberships:read"
     return [
-        Role(ROLE_ADMIN, "org:admin", "Admin", T0 + 10, is_creator_eligible=True,
-             permissions=(read, "org:sys_memberships:manage", "org:reports:read")),
-        Role(ROLE_MEMBER, "org:member", "Member", T0 + 11, permissions=(read,)),
-        Role(ROLE_TEAM_LEAD, "org:team_lead", "Team lead", T0 + 12,
-             permissions=("org:projects:manage", read),
-             description=f"Was {RENAMED_FROM} ('Project lead')."),
-        Role(ROLE_LONG_NAME, "org:long_name", long_text(LONG_NAME_BYTES, "役割"), T0 + 13,
-             permissions=(PERMISSION_LONG_NAME, read),
-             description=long_text(LONG_TEXT_BYTES, "説明")),
-        Role(ROLE_LATE, "org:late", "Late role", AFTER_YEAR_9999,
-             permissions=(PERMISSION_EARLY,)),
+        RoleRecord(ROLE_ADMIN, "org:admin", "Admin", T0 + 10, is_creator_eligible=True,
+                   permissions=(read, "org:sys_memberships:manage", "org:reports:read")),
+        RoleRecord(ROLE_MEMBER, "org:member", "Member", T0 + 11, permissions=(read,)),
+        RoleRecord(ROLE_TEAM_LEAD, "org:team_lead", "Team lead", T0 + 12,
+                   permissions=("org:projects:manage", read),
+                   description=f"Was {RENAMED_FROM} ('Project lead')."),
+        RoleRecord(ROLE_LONG_NAME, "org:long_name", long_text(LONG_NAME_BYTES, "役割"), T0 + 13,
+                   permissions=(PERMISSION_LONG_NAME, read),
+                   description=long_text(LONG_TEXT_BYTES, "説明")),
+        RoleRecord(ROLE_LATE, "org:late", "Late role", AFTER_YEAR_9999,
+                   permissions=(PERMISSION_EARLY,)),
     ]  # fmt: skip
 
 
-def _organizations() -> list[Organization]:
+def _organizations() -> list[OrganizationRecord]:
     day = 86_400_000
     return [
-        Organization(ORG_PLAIN, "Plain Org", "plain", T0 + day),
-        Organization(ORG_LONG_NAME, long_text(LONG_NAME_BYTES, "組織"), "long-name", T0 + 2 * day),
-        Organization(ORG_EARLY, "Early Org", "early", BEFORE_YEAR_1),
-        Organization(ORG_LATE, "Late Org", "late", INT64_MAX),
-        Organization(ORG_HIDDEN_MEMBER, "Hidden Member Org", "hidden-member", T0 + 3 * day),
-        Organization(ORG_STALE, "Stale Roles Org", "stale-roles", T0 + 4 * day),
-        Organization(ORG_BULK_HOME, "Bulk Home", "bulk-home", T0 + 5 * day),
+        OrganizationRecord(ORG_PLAIN, "Plain Org", "plain", T0 + day),
+        OrganizationRecord(
+            ORG_LONG_NAME, long_text(LONG_NAME_BYTES, "組織"), "long-name", T0 + 2 * day
+        ),
+        OrganizationRecord(ORG_EARLY, "Early Org", "early", BEFORE_YEAR_1),
+        OrganizationRecord(ORG_LATE, "Late Org", "late", INT64_MAX),
+        OrganizationRecord(ORG_HIDDEN_MEMBER, "Hidden Member Org", "hidden-member", T0 + 3 * day),
+        OrganizationRecord(ORG_STALE, "Stale Roles Org", "stale-roles", T0 + 4 * day),
+        OrganizationRecord(ORG_BULK_HOME, "Bulk Home", "bulk-home", T0 + 5 * day),
         *(
-            Organization(org_id, f"Bulk Org {n}", f"bulk-{n}", BULK_AT)
+            OrganizationRecord(org_id, f"Bulk Org {n}", f"bulk-{n}", BULK_AT)
             for n, org_id in enumerate(BULK_ORGS)
         ),
     ]
 
 
-def _memberships() -> list[Membership]:
+def _memberships() -> list[MembershipRecord]:
     joined = T0 + 10 * 86_400_000
     rows = [
         (ORG_PLAIN, USER_PLAIN, "org:admin"),
@@ -261,22 +265,22 @@ def _memberships() -> list[Membership]:
         (ORG_STALE, USER_UNVERIFIED, "org:team_lead"),
     ]
     memberships = [
-        Membership(f"orgmem_trap_{n:02d}", org_id, user_id, role, joined + n * MINUTE)
+        MembershipRecord(f"orgmem_trap_{n:02d}", org_id, user_id, role, joined + n * MINUTE)
         for n, (org_id, user_id, role) in enumerate(rows)
     ]
     end = joined + len(rows) * MINUTE
     memberships += [
-        Membership(MEMBERSHIP_NO_USER_DATA, ORG_HIDDEN_MEMBER, USER_HIDDEN, "org:member", end,
-                   public_user_data=False),
-        Membership(MEMBERSHIP_STALE_NAME, ORG_STALE, USER_LONG_NAME, "org:member", end + 1,
-                   stale_role_name=STALE_NAME, stale_permissions=STALE_PERMISSIONS),
-        Membership(MEMBERSHIP_RENAMED_KEY, ORG_STALE, USER_HIDDEN, RENAMED_FROM, end + 2,
-                   stale_role_name="Project lead",
-                   stale_permissions=("org:projects:manage", "org:sys_memberships:read")),
-        Membership(MEMBERSHIP_LATE, ORG_LATE, USER_LATE, "org:member", AFTER_YEAR_9999),
+        MembershipRecord(MEMBERSHIP_NO_USER_DATA, ORG_HIDDEN_MEMBER, USER_HIDDEN, "org:member", end,
+                         public_user_data=False),
+        MembershipRecord(MEMBERSHIP_STALE_NAME, ORG_STALE, USER_LONG_NAME, "org:member", end + 1,
+                         stale_role_name=STALE_NAME, stale_permissions=STALE_PERMISSIONS),
+        MembershipRecord(MEMBERSHIP_RENAMED_KEY, ORG_STALE, USER_HIDDEN, RENAMED_FROM, end + 2,
+                         stale_role_name="Project lead",
+                         stale_permissions=("org:projects:manage", "org:sys_memberships:read")),
+        MembershipRecord(MEMBERSHIP_LATE, ORG_LATE, USER_LATE, "org:member", AFTER_YEAR_9999),
         *(
-            Membership(f"orgmem_trap_bulk_{n:02d}", ORG_BULK_HOME, user_id, "org:member",
-                       BULK_JOINED)
+            MembershipRecord(f"orgmem_trap_bulk_{n:02d}", ORG_BULK_HOME, user_id, "org:member",
+                             BULK_JOINED)
             for n, user_id in enumerate(BULK_USERS)
         ),
     ]  # fmt: skip
@@ -293,7 +297,7 @@ def traps() -> Dataset:
         permissions=_permissions(),
         roles=roles,
         role_sets=[
-            RoleSet(
+            RoleSetRecord(
                 "rs_trap_default",
                 "role_set:default",
                 "Default",
@@ -304,7 +308,7 @@ def traps() -> Dataset:
                 type="initial",
             )
         ],
-        settings=OrganizationSettings(initial_role_set_key="role_set:default"),
+        settings=OrganizationSettingsRecord(initial_role_set_key="role_set:default"),
     )
 
 
@@ -316,7 +320,7 @@ ORGANIZATION_TRAPS = 3
 MEMBERSHIP_TRAPS = 2
 
 
-def _trap_user(kind: int, user: User) -> User:
+def _trap_user(kind: int, user: UserRecord) -> UserRecord:
     if kind == 0:  # unverified secondaries
         extra = tuple(
             _email(
@@ -346,13 +350,15 @@ def _trap_user(kind: int, user: User) -> User:
     )
 
 
-def _trap_organization(kind: int, organization: Organization) -> Organization:
+def _trap_organization(kind: int, organization: OrganizationRecord) -> OrganizationRecord:
     if kind == 0:
         return replace(organization, name=long_text(LONG_NAME_BYTES, "組織"))
     return replace(organization, created_at=BEFORE_YEAR_1 if kind == 1 else INT64_MAX)
 
 
-def _trap_membership(kind: int, membership: Membership, roles: dict[str, Role]) -> Membership:
+def _trap_membership(
+    kind: int, membership: MembershipRecord, roles: dict[str, RoleRecord]
+) -> MembershipRecord:
     if kind == 0:
         return replace(membership, public_user_data=False)
     role = roles.get(membership.role)
@@ -365,12 +371,18 @@ def _trap_membership(kind: int, membership: Membership, roles: dict[str, Role]) 
 def sprinkle(
     rate: float,
     seed: int,
-    users: Sequence[User],
-    organizations: Sequence[Organization],
-    memberships: Sequence[Membership],
-    roles: Sequence[Role],
-    permissions: Sequence[Permission],
-) -> tuple[list[User], list[Organization], list[Membership], list[Role], list[Permission]]:
+    users: Sequence[UserRecord],
+    organizations: Sequence[OrganizationRecord],
+    memberships: Sequence[MembershipRecord],
+    roles: Sequence[RoleRecord],
+    permissions: Sequence[PermissionRecord],
+) -> tuple[
+    list[UserRecord],
+    list[OrganizationRecord],
+    list[MembershipRecord],
+    list[RoleRecord],
+    list[PermissionRecord],
+]:
     """Give about `rate` of users, organizations and memberships one trap each (rows drawn from
     their own seeded generator, so the rest of the data is unchanged; traps taken in turn); with
     any rate > 0 the last role and the last permission also get long names and out-of-range

@@ -29,8 +29,13 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TypeVar
 
-from connector.fake_clerk.records import EmailAddress, Membership, Organization, User
-from connector.fake_clerk.store import Dataset
+from connector.fake_clerk.data.records import (
+    EmailAddressRecord,
+    MembershipRecord,
+    OrganizationRecord,
+    UserRecord,
+)
+from connector.fake_clerk.data.store import Dataset
 
 RequestHook = Callable[[str], None]
 """Called with the route name (e.g. `GET /users`) as each request arrives, before anything else."""
@@ -64,9 +69,9 @@ _DRAWS = 10  # a mutation that cannot apply (nothing to delete) is redrawn this 
 class Rows:
     """Users, organizations and memberships by id."""
 
-    users: Mapping[str, User]
-    organizations: Mapping[str, Organization]
-    memberships: Mapping[str, Membership]
+    users: Mapping[str, UserRecord]
+    organizations: Mapping[str, OrganizationRecord]
+    memberships: Mapping[str, MembershipRecord]
 
 
 @dataclass(frozen=True)
@@ -204,8 +209,8 @@ class Churn:
         data = self.dataset
         user_id = data.new_id("user")
         serial = self._applied[Mutation.CREATE_USER] + 1
-        email = EmailAddress(data.new_id("idn"), f"churn.{serial}.{user_id[-6:]}@example.com")
-        user = User(
+        email = EmailAddressRecord(data.new_id("idn"), f"churn.{serial}.{user_id[-6:]}@example.com")
+        user = UserRecord(
             id=user_id,
             created_at=self._stamp(),
             first_name="Churn",
@@ -219,7 +224,7 @@ class Churn:
         data = self.dataset
         org_id = data.new_id("org")
         serial = self._applied[Mutation.CREATE_ORGANIZATION] + 1
-        organization = Organization(
+        organization = OrganizationRecord(
             id=org_id,
             name=f"Churn Org {serial}",
             slug=f"churn-{serial}-{org_id[4:].lower()}",
@@ -241,7 +246,7 @@ class Churn:
                 return True
         return False
 
-    def _role_for(self, organization: Organization) -> str:
+    def _role_for(self, organization: OrganizationRecord) -> str:
         """A role the organization may assign (its role set, else any role of the instance)."""
         role_set = self.dataset.role_set_of(organization)
         keys = list(role_set.roles) if role_set is not None else list(self.dataset.roles)

@@ -33,9 +33,9 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Literal
 
-from connector.fake_clerk.churn import Rows
-from connector.fake_clerk.records import TIMESTAMP_MAX_MS, TIMESTAMP_MIN_MS
-from connector.fake_clerk.store import Dataset
+from connector.fake_clerk.behaviour.churn import Rows
+from connector.fake_clerk.data.records import TIMESTAMP_MAX_MS, TIMESTAMP_MIN_MS
+from connector.fake_clerk.data.store import Dataset
 
 Edited = Literal["users", "organizations"]
 DEFAULT_EDIT_MIX: Mapping[Edited, float] = MappingProxyType({"users": 1.0, "organizations": 1.0})

@@ -17,16 +17,16 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
-from connector.fake_clerk.ordering import ORDERINGS
-from connector.fake_clerk.records import (
+from connector.fake_clerk.data.ordering import ORDERINGS
+from connector.fake_clerk.data.records import (
     TIMESTAMP_MAX_MS,
-    Membership,
-    Organization,
-    OrganizationSettings,
-    Permission,
-    Role,
-    RoleSet,
-    User,
+    MembershipRecord,
+    OrganizationRecord,
+    OrganizationSettingsRecord,
+    PermissionRecord,
+    RoleRecord,
+    RoleSetRecord,
+    UserRecord,
 )
 
 Collection = Literal["users", "organizations", "memberships", "roles", "permissions", "role_sets"]
@@ -71,25 +71,25 @@ class Dataset:
     def __init__(
         self,
         *,
-        users: Iterable[User] = (),
-        organizations: Iterable[Organization] = (),
-        memberships: Iterable[Membership] = (),
-        permissions: Iterable[Permission] = (),
-        roles: Iterable[Role] = (),
-        role_sets: Iterable[RoleSet] = (),
-        settings: OrganizationSettings | None = None,
+        users: Iterable[UserRecord] = (),
+        organizations: Iterable[OrganizationRecord] = (),
+        memberships: Iterable[MembershipRecord] = (),
+        permissions: Iterable[PermissionRecord] = (),
+        roles: Iterable[RoleRecord] = (),
+        role_sets: Iterable[RoleSetRecord] = (),
+        settings: OrganizationSettingsRecord | None = None,
     ) -> None:
         self.lock = threading.RLock()
-        self.settings = settings if settings is not None else OrganizationSettings()
-        self._users: dict[str, User] = {}
-        self._organizations: dict[str, Organization] = {}
+        self.settings = settings if settings is not None else OrganizationSettingsRecord()
+        self._users: dict[str, UserRecord] = {}
+        self._organizations: dict[str, OrganizationRecord] = {}
         self._org_by_slug: dict[str, str] = {}
-        self._memberships: dict[str, Membership] = {}
+        self._memberships: dict[str, MembershipRecord] = {}
         # organization id -> user id -> membership id: keeps (org, user) unique, counts members.
         self._members: dict[str, dict[str, str]] = {}
-        self._permissions: dict[str, Permission] = {}  # by key
-        self._roles: dict[str, Role] = {}  # by key
-        self._role_sets: dict[str, RoleSet] = {}  # by key
+        self._permissions: dict[str, PermissionRecord] = {}  # by key
+        self._roles: dict[str, RoleRecord] = {}  # by key
+        self._role_sets: dict[str, RoleSetRecord] = {}  # by key
         # Cursor keys of deleted users, so `starting_after=<deleted user>` still resumes.
         self._tombstones: dict[str, tuple[int, str]] = {}
         self._views: dict[tuple[str, str], SortedView] = {}
@@ -124,37 +124,37 @@ class Dataset:
     # -- read access ---------------------------------------------------------------------------
 
     @property
-    def users(self) -> Mapping[str, User]:
+    def users(self) -> Mapping[str, UserRecord]:
         """Users by id (a read-only live view: copy it before iterating while others mutate)."""
         return MappingProxyType(self._users)
 
     @property
-    def organizations(self) -> Mapping[str, Organization]:
+    def organizations(self) -> Mapping[str, OrganizationRecord]:
         return MappingProxyType(self._organizations)
 
     @property
-    def memberships(self) -> Mapping[str, Membership]:
+    def memberships(self) -> Mapping[str, MembershipRecord]:
         return MappingProxyType(self._memberships)
 
     @property
-    def permissions(self) -> Mapping[str, Permission]:
+    def permissions(self) -> Mapping[str, PermissionRecord]:
         """Permissions by key."""
         return MappingProxyType(self._permissions)
 
     @property
-    def roles(self) -> Mapping[str, Role]:
+    def roles(self) -> Mapping[str, RoleRecord]:
         """Roles by key (keys are what memberships and role sets refer to)."""
         return MappingProxyType(self._roles)
 
     @property
-    def role_sets(self) -> Mapping[str, RoleSet]:
+    def role_sets(self) -> Mapping[str, RoleSetRecord]:
         """Role sets by key."""
         return MappingProxyType(self._role_sets)
 
-    def user(self, user_id: str) -> User | None:
+    def user(self, user_id: str) -> UserRecord | None:
         return self._users.get(user_id)
 
-    def organization(self, id_or_slug: str) -> Organization | None:
+    def organization(self, id_or_slug: str) -> OrganizationRecord | None:
         """The organization with this id or, failing that, this slug (as Clerk looks it up)."""
         with self.lock:
             found = self._organizations.get(id_or_slug)
@@ -162,7 +162,7 @@ class Dataset:
                 found = self._organizations[self._org_by_slug[id_or_slug]]
             return found
 
-    def membership(self, organization_id: str, user_id: str) -> Membership | None:
+    def membership(self, organization_id: str, user_id: str) -> MembershipRecord | None:
         with self.lock:
             membership_id = self._members.get(organization_id, {}).get(user_id)
             return None if membership_id is None else self._memberships[membership_id]
@@ -170,7 +170,7 @@ class Dataset:
     def members_count(self, organization_id: str) -> int:
         return len(self._members.get(organization_id, ()))
 
-    def role_set_of(self, organization: Organization) -> RoleSet | None:
+    def role_set_of(self, organization: OrganizationRecord) -> RoleSetRecord | None:
         """The organization's role set: its own key, or the instance's initial set when None."""
         key = organization.role_set_key or self.settings.initial_role_set_key
         return None if key is None else self._role_sets.get(key)
@@ -231,13 +231,13 @@ class Dataset:
                 ):
                     return candidate
 
-    def add_user(self, user: User) -> User:
+    def add_user(self, user: UserRecord) -> UserRecord:
         with self.lock:
             self._add_user(user)
             self._changed()
             return user
 
-    def replace_user(self, user: User) -> User:
+    def replace_user(self, user: UserRecord) -> UserRecord:
         """Swap in a changed copy of an existing user (same id); returns the old one."""
         with self.lock:
             old = self._users[user.id]
@@ -246,7 +246,7 @@ class Dataset:
             self._changed()
             return old
 
-    def remove_user(self, user_id: str) -> User:
+    def remove_user(self, user_id: str) -> UserRecord:
         """Delete a user and, as Clerk does, every membership of that user."""
         with self.lock:
             user = self._users.pop(user_id)
@@ -256,13 +256,13 @@ class Dataset:
             self._changed()
             return user
 
-    def add_organization(self, organization: Organization) -> Organization:
+    def add_organization(self, organization: OrganizationRecord) -> OrganizationRecord:
         with self.lock:
             self._add_organization(organization)
             self._changed()
             return organization
 
-    def replace_organization(self, organization: Organization) -> Organization:
+    def replace_organization(self, organization: OrganizationRecord) -> OrganizationRecord:
         """Swap in a changed copy of an existing organization (same id); returns the old one."""
         with self.lock:
             old = self._organizations[organization.id]
@@ -275,7 +275,7 @@ class Dataset:
             self._changed()
             return old
 
-    def remove_organization(self, organization_id: str) -> Organization:
+    def remove_organization(self, organization_id: str) -> OrganizationRecord:
         """Delete an organization and every membership in it."""
         with self.lock:
             organization = self._organizations.pop(organization_id)
@@ -285,7 +285,7 @@ class Dataset:
             self._changed()
             return organization
 
-    def add_membership(self, membership: Membership) -> Membership:
+    def add_membership(self, membership: MembershipRecord) -> MembershipRecord:
         with self.lock:
             self._add_membership(membership)
             self._changed()
@@ -293,10 +293,10 @@ class Dataset:
 
     def create_membership(
         self, organization_id: str, user_id: str, role: str, *, created_at: int | None = None
-    ) -> Membership:
+    ) -> MembershipRecord:
         """Add a membership with a fresh id, created "now" unless `created_at` is given."""
         with self.lock:
-            membership = Membership(
+            membership = MembershipRecord(
                 id=self.new_id("orgmem"),
                 organization_id=organization_id,
                 user_id=user_id,
@@ -307,7 +307,7 @@ class Dataset:
 
     def change_role(
         self, membership_id: str, role: str, *, updated_at: int | None = None
-    ) -> Membership:
+    ) -> MembershipRecord:
         """Give a membership another role key (any key, even one no role has)."""
         with self.lock:
             old = self._memberships[membership_id]
@@ -324,7 +324,7 @@ class Dataset:
         new_key: str | None = None,
         name: str | None = None,
         permissions: tuple[str, ...] | None = None,
-    ) -> Role:
+    ) -> RoleRecord:
         """Update a role as `PATCH /organization_roles/{id}` would (key, name, permissions).
 
         The role keeps its id; memberships, role sets and settings that held the old key now
@@ -372,7 +372,7 @@ class Dataset:
             or settings.domains_default_role,
         )
 
-    def remove_membership(self, membership_id: str) -> Membership:
+    def remove_membership(self, membership_id: str) -> MembershipRecord:
         with self.lock:
             membership = self._memberships[membership_id]
             self._drop_membership(membership)
@@ -412,27 +412,27 @@ class Dataset:
             raise ValueError(f"duplicate {what}: {key!r}")
         target[key] = value
 
-    def _check_permissions(self, role: Role) -> None:
+    def _check_permissions(self, role: RoleRecord) -> None:
         missing = [key for key in role.permissions if key not in self._permissions]
         if missing:
             raise ValueError(f"role {role.key!r} names unknown permissions {missing}")
 
-    def _check_slug(self, organization: Organization) -> None:
+    def _check_slug(self, organization: OrganizationRecord) -> None:
         if organization.slug in self._org_by_slug:
             raise ValueError(f"duplicate organization slug: {organization.slug!r}")
 
-    def _add_user(self, user: User) -> None:
+    def _add_user(self, user: UserRecord) -> None:
         self._put_unique(self._users, user.id, user, "user id")
         self._tombstones.pop(user.id, None)
         self._saw(user.created_at)
 
-    def _add_organization(self, organization: Organization) -> None:
+    def _add_organization(self, organization: OrganizationRecord) -> None:
         self._check_slug(organization)
         self._put_unique(self._organizations, organization.id, organization, "organization id")
         self._org_by_slug[organization.slug] = organization.id
         self._saw(organization.created_at)
 
-    def _add_membership(self, membership: Membership) -> None:
+    def _add_membership(self, membership: MembershipRecord) -> None:
         org_id, user_id = membership.organization_id, membership.user_id
         if org_id not in self._organizations:
             raise ValueError(f"membership {membership.id}: unknown organization {org_id!r}")
@@ -449,6 +449,6 @@ class Dataset:
         if self._latest < created_at <= TIMESTAMP_MAX_MS:
             self._latest = created_at
 
-    def _drop_membership(self, membership: Membership) -> None:
+    def _drop_membership(self, membership: MembershipRecord) -> None:
         del self._memberships[membership.id]
         del self._members[membership.organization_id][membership.user_id]

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from connector.fake_clerk.params import Query
-from connector.fake_clerk.store import SortedView
+from connector.fake_clerk.api.params import Query
+from connector.fake_clerk.data.store import SortedView
 
 _CREATED_AT = operator.attrgetter("created_at")
 

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from connector.fake_clerk.errors import invalid_param
+from connector.fake_clerk.api.errors import invalid_param
 
 MIN_LIMIT = 1
 MAX_LIMIT = 500

@@ -1,4 +1,5 @@
-"""The server process: c1 services, gRPC health and reflection, and a graceful SIGTERM drain."""
+"""The server process: the composed connector on a gRPC port, health and reflection, metrics,
+and a graceful SIGTERM drain."""
 
 from __future__ import annotations
 
@@ -15,51 +16,20 @@ import structlog
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from connector.c1.sync_cache import SyncCache, ignore_event
-from connector.clerk import ClerkClient
+from connector.c1.service import ignore_rpc
+from connector.c1.sync_cache import ignore_event
 from connector.clerk.paging import ignore_evidence
-from connector.model.base import ResourceBuilder
-from connector.model.organizations import OrganizationBuilder
-from connector.model.permissions import OrganizationPermissionBuilder
-from connector.model.roles import OrganizationRoleBuilder
-from connector.model.users import UserBuilder
+from connector.server.compose import Connector, build_connector, clerk_client
 from connector.server.health import RECHECK_SECONDS, KeyHealth, KeyRechecker
 from connector.server.metrics import ConnectorMetrics, MetricsServer
-from connector.server.service import Connector, add_servicers, ignore_rpc
-from connector.server.tls import bind
-from connector.settings import ServerTls, Settings
+from connector.server.tls import ServerTls, bind
+from connector.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 # Seconds in-flight calls get to finish after SIGTERM before the server cancels them.
 DRAIN_SECONDS = 20.0
 MAX_WORKERS = 16
-
-
-def enabled_builders(settings: Settings) -> list[ResourceBuilder]:
-    switches: list[tuple[bool, ResourceBuilder]] = [
-        (settings.sync_users, UserBuilder()),
-        (settings.sync_organizations, OrganizationBuilder()),
-        (settings.sync_organization_roles, OrganizationRoleBuilder()),
-        (settings.sync_organization_permissions, OrganizationPermissionBuilder()),
-    ]
-    return [builder for enabled, builder in switches if enabled]
-
-
-def clerk_client(settings: Settings) -> ClerkClient:
-    """The Clerk client every command builds from settings (raises SettingsError without a key)."""
-    return ClerkClient(
-        settings.clerk_api_url,
-        settings.secret_key(),
-        rate_limit_share=settings.rate_limit_share,
-        timeout=settings.clerk_timeout_seconds,
-    )
-
-
-def build_connector(settings: Settings, client: ClerkClient) -> Connector:
-    return Connector(
-        client, enabled_builders(settings), SyncCache(settings.sync_cache_idle_seconds)
-    )
 
 
 @dataclass
@@ -84,7 +54,7 @@ class Observability:
     ) -> Observability:
         app.client.stats.subscribe(metrics.observe_clerk_request)
         app.client.stats.subscribe(key_health.observe)
-        app.observer = metrics.observe_rpc
+        app.service.observer = metrics.observe_rpc
         app.client.on_evidence = metrics.observe_listing
         app.cache.on_event = metrics.observe_sync_event
         watch = cls(app, metrics, key_health)
@@ -110,7 +80,7 @@ class Observability:
             self.metrics_server.stop()
         self.app.client.stats.unsubscribe(self.metrics.observe_clerk_request)
         self.app.client.stats.unsubscribe(self.key_health.observe)
-        self.app.observer = ignore_rpc
+        self.app.service.observer = ignore_rpc
         self.app.client.on_evidence = ignore_evidence
         self.app.cache.on_event = ignore_event
 
@@ -153,7 +123,8 @@ def start_server(
     re-checked at that interval while Clerk rejects it (the long-running `serve` does this).
     """
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_WORKERS))
-    services = add_servicers(server, app)
+    server.add_generic_rpc_handlers(app.service.handlers())
+    services = app.service.service_names()
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     metrics = ConnectorMetrics(active_syncs=app.cache.active_syncs)
@@ -164,7 +135,7 @@ def start_server(
     )
     port = bind(server, listen, tls, allow_insecure=allow_insecure)
     server.start()
-    log.info("serving", listen=listen, port=port, resource_types=sorted(app.builders))
+    log.info("serving", listen=listen, port=port, resource_types=sorted(app.service.syncers))
     try:
         watch = Observability.attach(
             app,

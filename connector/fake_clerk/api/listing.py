@@ -22,7 +22,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from connector.fake_clerk.store import SortedView
+from connector.fake_clerk.data.store import SortedView
 
 CursorKey = tuple[int, str]  # (created_at, id) of the user named by `starting_after`
 

@@ -23,13 +23,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
-from connector.fake_clerk.app import ClerkApp
-from connector.fake_clerk.churn import RequestHook
-from connector.fake_clerk.faults import Faults
-from connector.fake_clerk.fragments import DEFAULT_BUDGET_BYTES
-from connector.fake_clerk.ratelimit import RateLimit
-from connector.fake_clerk.stats import Stats
-from connector.fake_clerk.store import Dataset
+from connector.fake_clerk.api.app import ClerkApp
+from connector.fake_clerk.api.fragments import DEFAULT_BUDGET_BYTES
+from connector.fake_clerk.api.stats import Stats
+from connector.fake_clerk.behaviour.churn import RequestHook
+from connector.fake_clerk.behaviour.faults import Faults
+from connector.fake_clerk.behaviour.ratelimit import RateLimit
+from connector.fake_clerk.data.store import Dataset
 
 __all__ = [
     "DEFAULT_HOST",

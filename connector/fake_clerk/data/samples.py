@@ -46,22 +46,22 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from connector.fake_clerk.records import (
-    EmailAddress,
-    EnterpriseAccount,
-    ExternalAccount,
-    Membership,
-    Organization,
-    OrganizationSettings,
-    Passkey,
-    Permission,
-    PhoneNumber,
-    Role,
-    RoleSet,
-    SamlAccount,
-    User,
+from connector.fake_clerk.data.records import (
+    EmailAddressRecord,
+    EnterpriseAccountRecord,
+    ExternalAccountRecord,
+    MembershipRecord,
+    OrganizationRecord,
+    OrganizationSettingsRecord,
+    PasskeyRecord,
+    PermissionRecord,
+    PhoneNumberRecord,
+    RoleRecord,
+    RoleSetRecord,
+    SamlAccountRecord,
+    UserRecord,
 )
-from connector.fake_clerk.store import Dataset
+from connector.fake_clerk.data.store import Dataset
 
 T0 = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 MINUTE = 60_000
@@ -112,13 +112,13 @@ MEMBERSHIP_LEGACY_ADMIN = "orgmem_awk_legacy_admin"
 MEMBERSHIP_LEGACY_BASIC_MEMBER = "orgmem_awk_legacy_basic_member"
 
 
-def _email(user_key: str, address: str, *, number: int = 1) -> EmailAddress:
-    return EmailAddress(f"idn_awk_{user_key}_{number}", address)
+def _email(user_key: str, address: str, *, number: int = 1) -> EmailAddressRecord:
+    return EmailAddressRecord(f"idn_awk_{user_key}_{number}", address)
 
 
-def _permission(key: str, name: str, at: int) -> Permission:
+def _permission(key: str, name: str, at: int) -> PermissionRecord:
     system = key.startswith("org:sys_")
-    return Permission(
+    return PermissionRecord(
         id="perm_awk_" + key.removeprefix("org:").replace(":", "_"),
         key=key,
         name=name,
@@ -128,7 +128,7 @@ def _permission(key: str, name: str, at: int) -> Permission:
     )
 
 
-def _awkward_permissions() -> list[Permission]:
+def _awkward_permissions() -> list[PermissionRecord]:
     specs = [
         ("org:sys_profile:manage", "Manage organization"),
         ("org:sys_profile:delete", "Delete organization"),
@@ -143,7 +143,7 @@ def _awkward_permissions() -> list[Permission]:
     return [_permission(key, name, T0 + index) for index, (key, name) in enumerate(specs)]
 
 
-def _awkward_roles() -> list[Role]:
+def _awkward_roles() -> list[RoleRecord]:
     system = (
         "org:sys_profile:manage",
         "org:sys_profile:delete",
@@ -154,107 +154,115 @@ def _awkward_roles() -> list[Role]:
     )
     at = T0 + 100
     return [
-        Role(ROLE_LEGACY_ADMIN, "admin", "Admin (legacy)", at, permissions=system[:4],
-             description="Created before role keys were namespaced.", is_creator_eligible=True),
-        Role(ROLE_LEGACY_BASIC_MEMBER, "basic_member", "Member (legacy)", at + 1,
-             permissions=("org:sys_memberships:read",)),
-        Role(ROLE_ADMIN, "org:admin", "Admin", at + 2, permissions=(*system, "org:invoices:read"),
-             description="Full access.", is_creator_eligible=True),
-        Role(ROLE_MEMBER, "org:member", "Member", at + 3,
-             permissions=("org:sys_memberships:read",)),
-        Role(ROLE_BILLING_VIEWER, "org:billing_viewer", "Billing viewer", at + 4,
-             permissions=("org:invoices:read", "org:reports:export", "org:sys_memberships:read"),
-             description="Sees invoices and exports reports."),
-        Role(ROLE_OBSERVER, "org:observer", "Observer", at + 5, permissions=(),
-             description="A role without any permission."),
+        RoleRecord(ROLE_LEGACY_ADMIN, "admin", "Admin (legacy)", at, permissions=system[:4],
+                   description="Created before role keys were namespaced.",
+                   is_creator_eligible=True),
+        RoleRecord(ROLE_LEGACY_BASIC_MEMBER, "basic_member", "Member (legacy)", at + 1,
+                   permissions=("org:sys_memberships:read",)),
+        RoleRecord(ROLE_ADMIN, "org:admin", "Admin", at + 2,
+                   permissions=(*system, "org:invoices:read"),
+                   description="Full access.", is_creator_eligible=True),
+        RoleRecord(ROLE_MEMBER, "org:member", "Member", at + 3,
+                   permissions=("org:sys_memberships:read",)),
+        RoleRecord(ROLE_BILLING_VIEWER, "org:billing_viewer", "Billing viewer", at + 4,
+                   permissions=("org:invoices:read", "org:reports:export",
+                                "org:sys_memberships:read"),
+                   description="Sees invoices and exports reports."),
+        RoleRecord(ROLE_OBSERVER, "org:observer", "Observer", at + 5, permissions=(),
+                   description="A role without any permission."),
     ]  # fmt: skip
 
 
-def _awkward_users() -> list[User]:
+def _awkward_users() -> list[UserRecord]:
     def at(minutes: int) -> int:
         return T0 + minutes * MINUTE
 
     primary_second = (
-        EmailAddress(
+        EmailAddressRecord(
             EMAIL_NOT_PRIMARY, "old.address@example.com", verification_status="unverified"
         ),
-        EmailAddress(EMAIL_PRIMARY_SECOND, "current.address@example.com"),
+        EmailAddressRecord(EMAIL_PRIMARY_SECOND, "current.address@example.com"),
     )
     oauth_email = _email("oauth", "octo.cat@example.com")
     sso_email = _email("sso", "sam.sso@corp.example.com", number=1)
     return [
-        User(USER_ALICE, at(1), first_name="Alice", last_name="Anders", username="alice",
-             email_addresses=(_email("alice", "alice@example.com"),),
-             primary_email_address_id="idn_awk_alice_1", last_sign_in_at=at(2000),
-             last_active_at=T0 + 86_400_000, public_metadata=MappingProxyType({"team": "core"})),
-        User(USER_NO_EMAIL, at(2), first_name="Nobody", last_name="Mailer",
-             username="no_email_user",
-             phone_numbers=(PhoneNumber("idn_awk_no_email_phone", "+15550000001"),),
-             primary_phone_number_id="idn_awk_no_email_phone", password_enabled=False),
-        User(USER_PRIMARY_SECOND, at(3), first_name="Pat", last_name="Second",
-             email_addresses=primary_second, primary_email_address_id=EMAIL_PRIMARY_SECOND),
-        User(USER_NULL_PRIMARY, at(4), first_name="Nell", last_name="Nullprimary",
-             email_addresses=(_email("null_primary", "nell@example.com"),),
-             primary_email_address_id=None),
-        User(USER_BANNED, at(5), first_name="Bart", last_name="Banned", banned=True,
-             email_addresses=(_email("banned", "bart@example.com"),),
-             primary_email_address_id="idn_awk_banned_1"),
-        User(USER_LOCKED, at(6), first_name="Lockie", last_name="Locked", locked=True,
-             lockout_expires_in_seconds=LOCKOUT_SECONDS,
-             email_addresses=(_email("locked", "lockie@example.com"),),
-             primary_email_address_id="idn_awk_locked_1"),
-        User(USER_LOCKED_FOREVER, at(7), first_name="Forever", last_name="Locked", locked=True,
-             lockout_expires_in_seconds=None,
-             email_addresses=(_email("locked_forever", "forever@example.com"),),
-             primary_email_address_id="idn_awk_locked_forever_1"),
-        User(USER_DEPROVISIONED, at(8), first_name="Dee", last_name="Provisioned",
-             deprovisioned=True,
-             email_addresses=(_email("deprovisioned", "dee@example.com"),),
-             primary_email_address_id="idn_awk_deprovisioned_1"),
-        User(USER_TOTP, at(9), first_name="Tia", last_name="Totp", two_factor_enabled=True,
-             totp_enabled=True, backup_code_enabled=True,
-             passkeys=(Passkey("pk_awk_totp", "YubiKey 5C", at(100)),),
-             email_addresses=(_email("totp", "tia@example.com"),),
-             primary_email_address_id="idn_awk_totp_1"),
-        User(USER_OAUTH, at(10), first_name="Octo", last_name="Cat", username="octocat",
-             email_addresses=(oauth_email,), primary_email_address_id=oauth_email.id,
-             password_enabled=False,
-             external_accounts=(
-                 ExternalAccount("eac_awk_google", "oauth_google", "104857600000000000001",
-                                 "octo.cat@example.com", "Octo", "Cat"),
-                 ExternalAccount("eac_awk_github", "oauth_github", "583231",
-                                 "octocat@users.noreply.github.com", "Octo", "Cat",
-                                 username="octocat"),
-             )),
-        User(USER_SSO, at(11), first_name="Sam", last_name="Sso",
-             email_addresses=(sso_email,), primary_email_address_id=sso_email.id,
-             password_enabled=False,
-             saml_accounts=(SamlAccount("samlacc_awk_sso", "saml_okta", "00u1sso",
-                                        sso_email.email_address, "samlc_awk_okta", "Corp Okta",
-                                        first_name="Sam", last_name="Sso"),),
-             enterprise_accounts=(EnterpriseAccount("entacc_awk_sso", "saml", "saml_okta",
-                                                    "00u1sso", sso_email.email_address,
-                                                    "entconn_awk_okta", "Corp Okta",
-                                                    first_name="Sam", last_name="Sso"),)),
-        User(USER_ZOE, at(12), first_name="Zoë", last_name="Ångström", username="zoe",
-             email_addresses=(_email("zoe", "zoe@example.com"),),
-             primary_email_address_id="idn_awk_zoe_1"),
-        User(USER_LI, at(13), first_name="李雷", last_name=None,
-             email_addresses=(_email("li", "lilei@example.cn"),),
-             primary_email_address_id="idn_awk_li_1"),
-        User(USER_EMOJI, at(14), first_name="🦄 Uni", last_name="Corn 🌈", username="emoji_fan",
-             email_addresses=(_email("emoji", "unicorn@example.com"),),
-             primary_email_address_id="idn_awk_emoji_1"),
-        User(USER_NO_NAME, at(15),
-             email_addresses=(_email("no_name", "anonymous@example.com"),),
-             primary_email_address_id="idn_awk_no_name_1"),
-        User(USER_LONELY, at(16), first_name="Lonely", last_name="Loner",
-             email_addresses=(_email("lonely", "lonely@example.com"),),
-             primary_email_address_id="idn_awk_lonely_1"),
+        UserRecord(USER_ALICE, at(1), first_name="Alice", last_name="Anders", username="alice",
+                   email_addresses=(_email("alice", "alice@example.com"),),
+                   primary_email_address_id="idn_awk_alice_1", last_sign_in_at=at(2000),
+                   last_active_at=T0 + 86_400_000,
+                   public_metadata=MappingProxyType({"team": "core"})),
+        UserRecord(USER_NO_EMAIL, at(2), first_name="Nobody", last_name="Mailer",
+                   username="no_email_user",
+                   phone_numbers=(PhoneNumberRecord("idn_awk_no_email_phone", "+15550000001"),),
+                   primary_phone_number_id="idn_awk_no_email_phone", password_enabled=False),
+        UserRecord(USER_PRIMARY_SECOND, at(3), first_name="Pat", last_name="Second",
+                   email_addresses=primary_second, primary_email_address_id=EMAIL_PRIMARY_SECOND),
+        UserRecord(USER_NULL_PRIMARY, at(4), first_name="Nell", last_name="Nullprimary",
+                   email_addresses=(_email("null_primary", "nell@example.com"),),
+                   primary_email_address_id=None),
+        UserRecord(USER_BANNED, at(5), first_name="Bart", last_name="Banned", banned=True,
+                   email_addresses=(_email("banned", "bart@example.com"),),
+                   primary_email_address_id="idn_awk_banned_1"),
+        UserRecord(USER_LOCKED, at(6), first_name="Lockie", last_name="Locked", locked=True,
+                   lockout_expires_in_seconds=LOCKOUT_SECONDS,
+                   email_addresses=(_email("locked", "lockie@example.com"),),
+                   primary_email_address_id="idn_awk_locked_1"),
+        UserRecord(USER_LOCKED_FOREVER, at(7), first_name="Forever", last_name="Locked",
+                   locked=True, lockout_expires_in_seconds=None,
+                   email_addresses=(_email("locked_forever", "forever@example.com"),),
+                   primary_email_address_id="idn_awk_locked_forever_1"),
+        UserRecord(USER_DEPROVISIONED, at(8), first_name="Dee", last_name="Provisioned",
+                   deprovisioned=True,
+                   email_addresses=(_email("deprovisioned", "dee@example.com"),),
+                   primary_email_address_id="idn_awk_deprovisioned_1"),
+        UserRecord(USER_TOTP, at(9), first_name="Tia", last_name="Totp", two_factor_enabled=True,
+                   totp_enabled=True, backup_code_enabled=True,
+                   passkeys=(PasskeyRecord("pk_awk_totp", "YubiKey 5C", at(100)),),
+                   email_addresses=(_email("totp", "tia@example.com"),),
+                   primary_email_address_id="idn_awk_totp_1"),
+        UserRecord(USER_OAUTH, at(10), first_name="Octo", last_name="Cat", username="octocat",
+                   email_addresses=(oauth_email,), primary_email_address_id=oauth_email.id,
+                   password_enabled=False,
+                   external_accounts=(
+                       ExternalAccountRecord("eac_awk_google", "oauth_google",
+                                             "104857600000000000001", "octo.cat@example.com",
+                                             "Octo", "Cat"),
+                       ExternalAccountRecord("eac_awk_github", "oauth_github", "583231",
+                                             "octocat@users.noreply.github.com", "Octo", "Cat",
+                                             username="octocat"),
+                   )),
+        UserRecord(USER_SSO, at(11), first_name="Sam", last_name="Sso",
+                   email_addresses=(sso_email,), primary_email_address_id=sso_email.id,
+                   password_enabled=False,
+                   saml_accounts=(SamlAccountRecord("samlacc_awk_sso", "saml_okta", "00u1sso",
+                                                    sso_email.email_address, "samlc_awk_okta",
+                                                    "Corp Okta", first_name="Sam",
+                                                    last_name="Sso"),),
+                   enterprise_accounts=(
+                       EnterpriseAccountRecord("entacc_awk_sso", "saml", "saml_okta", "00u1sso",
+                                               sso_email.email_address, "entconn_awk_okta",
+                                               "Corp Okta", first_name="Sam", last_name="Sso"),
+                   )),
+        UserRecord(USER_ZOE, at(12), first_name="Zoë", last_name="Ångström", username="zoe",
+                   email_addresses=(_email("zoe", "zoe@example.com"),),
+                   primary_email_address_id="idn_awk_zoe_1"),
+        UserRecord(USER_LI, at(13), first_name="李雷", last_name=None,
+                   email_addresses=(_email("li", "lilei@example.cn"),),
+                   primary_email_address_id="idn_awk_li_1"),
+        UserRecord(USER_EMOJI, at(14), first_name="🦄 Uni", last_name="Corn 🌈",
+                   username="emoji_fan",
+                   email_addresses=(_email("emoji", "unicorn@example.com"),),
+                   primary_email_address_id="idn_awk_emoji_1"),
+        UserRecord(USER_NO_NAME, at(15),
+                   email_addresses=(_email("no_name", "anonymous@example.com"),),
+                   primary_email_address_id="idn_awk_no_name_1"),
+        UserRecord(USER_LONELY, at(16), first_name="Lonely", last_name="Loner",
+                   email_addresses=(_email("lonely", "lonely@example.com"),),
+                   primary_email_address_id="idn_awk_lonely_1"),
         *(
-            User(user_id, TIE_AT, first_name="Tie", last_name=suffix.upper(),
-                 email_addresses=(_email(f"tie_{suffix}", f"tie.{suffix}@example.com"),),
-                 primary_email_address_id=f"idn_awk_tie_{suffix}_1")
+            UserRecord(user_id, TIE_AT, first_name="Tie", last_name=suffix.upper(),
+                       email_addresses=(_email(f"tie_{suffix}", f"tie.{suffix}@example.com"),),
+                       primary_email_address_id=f"idn_awk_tie_{suffix}_1")
             for user_id, suffix in ((USER_TIE_B, "b"), (USER_TIE_A, "a"), (USER_TIE_C, "c"))
         ),
     ]  # fmt: skip
@@ -264,13 +272,13 @@ def awkward() -> Dataset:
     """The edge-case instance described in this module's docstring."""
     day = 86_400_000
     organizations = [
-        Organization(ORG_ACME, "Acme Corp", "acme", T0 + day, created_by=USER_ALICE,
-                     public_metadata=MappingProxyType({"plan": "enterprise"})),
-        Organization(ORG_RESTRICTED, "Restricted Ltd", "restricted", T0 + 2 * day,
-                     role_set_key=ROLE_SET_RESTRICTED, max_allowed_memberships=5),
-        Organization(ORG_EMPTY, "Empty Inc", "empty", T0 + 3 * day),
-        Organization(ORG_UNICODE, "Ünïcødé Ørg 日本", "unicode-org", T0 + 3 * day,
-                     created_by=USER_ZOE),
+        OrganizationRecord(ORG_ACME, "Acme Corp", "acme", T0 + day, created_by=USER_ALICE,
+                           public_metadata=MappingProxyType({"plan": "enterprise"})),
+        OrganizationRecord(ORG_RESTRICTED, "Restricted Ltd", "restricted", T0 + 2 * day,
+                           role_set_key=ROLE_SET_RESTRICTED, max_allowed_memberships=5),
+        OrganizationRecord(ORG_EMPTY, "Empty Inc", "empty", T0 + 3 * day),
+        OrganizationRecord(ORG_UNICODE, "Ünïcødé Ørg 日本", "unicode-org", T0 + 3 * day,
+                           created_by=USER_ZOE),
     ]  # fmt: skip
     members = [
         (ORG_ACME, USER_ALICE, "org:admin"),
@@ -309,7 +317,7 @@ def awkward() -> Dataset:
         if index % 4 != 3:
             joined += MINUTE
         membership_id = named.get((org_id, user_id), f"orgmem_awk_{index:02d}")
-        memberships.append(Membership(membership_id, org_id, user_id, role, joined))
+        memberships.append(MembershipRecord(membership_id, org_id, user_id, role, joined))
     return Dataset(
         users=_awkward_users(),
         organizations=organizations,
@@ -317,7 +325,7 @@ def awkward() -> Dataset:
         permissions=_awkward_permissions(),
         roles=_awkward_roles(),
         role_sets=[
-            RoleSet(
+            RoleSetRecord(
                 "rs_awk_default",
                 ROLE_SET_DEFAULT,
                 "Default",
@@ -327,7 +335,7 @@ def awkward() -> Dataset:
                 creator_role="org:admin",
                 type="initial",
             ),
-            RoleSet(
+            RoleSetRecord(
                 "rs_awk_restricted",
                 ROLE_SET_RESTRICTED,
                 "Restricted",
@@ -338,7 +346,7 @@ def awkward() -> Dataset:
                 description="No custom billing roles here.",
             ),
         ],
-        settings=OrganizationSettings(
+        settings=OrganizationSettingsRecord(
             creator_role="org:admin",
             domains_default_role="org:member",
             initial_role_set_key=ROLE_SET_DEFAULT,
@@ -371,13 +379,13 @@ def demo() -> Dataset:
     t0 = T0
     day = 86_400_000
     users = [
-        User(
+        UserRecord(
             f"user_demo_{key}",
             t0 + index * day,
             first_name=first,
             last_name=last,
             username=key,
-            email_addresses=(EmailAddress(f"idn_demo_{key}", email),),
+            email_addresses=(EmailAddressRecord(f"idn_demo_{key}", email),),
             primary_email_address_id=f"idn_demo_{key}",
             banned=key == "linus",
             two_factor_enabled=key in ("grace", "margaret"),
@@ -395,32 +403,32 @@ def demo() -> Dataset:
     ]
     member_perms = ("org:sys_memberships:read",)
     roles = [
-        Role("role_demo_admin", "org:admin", "Admin", t0 + 10, is_creator_eligible=True,
-             permissions=("org:sys_profile:manage", "org:sys_memberships:read",
-                          "org:sys_memberships:manage")),
-        Role("role_demo_member", "org:member", "Member", t0 + 11, permissions=member_perms),
-        Role("role_demo_billing_viewer", "org:billing_viewer", "Billing viewer", t0 + 12,
-             permissions=("org:invoices:read", *member_perms)),
-        Role("role_demo_release_manager", "org:release_manager", "Release manager", t0 + 13,
-             permissions=("org:deployments:manage", *member_perms)),
-        Role("role_demo_legacy_admin", "admin", "Admin (legacy)", t0 + 14,
-             permissions=("org:sys_profile:manage", "org:sys_memberships:manage")),
+        RoleRecord("role_demo_admin", "org:admin", "Admin", t0 + 10, is_creator_eligible=True,
+                   permissions=("org:sys_profile:manage", "org:sys_memberships:read",
+                                "org:sys_memberships:manage")),
+        RoleRecord("role_demo_member", "org:member", "Member", t0 + 11, permissions=member_perms),
+        RoleRecord("role_demo_billing_viewer", "org:billing_viewer", "Billing viewer", t0 + 12,
+                   permissions=("org:invoices:read", *member_perms)),
+        RoleRecord("role_demo_release_manager", "org:release_manager", "Release manager", t0 + 13,
+                   permissions=("org:deployments:manage", *member_perms)),
+        RoleRecord("role_demo_legacy_admin", "admin", "Admin (legacy)", t0 + 14,
+                   permissions=("org:sys_profile:manage", "org:sys_memberships:manage")),
     ]  # fmt: skip
     role_sets = [
-        RoleSet("rs_demo_default", "role_set:default", "Default", t0 + 20,
-                roles=("org:admin", "org:member", "org:billing_viewer", "admin"),
-                default_role="org:member", creator_role="org:admin", type="initial"),
-        RoleSet("rs_demo_engineering", "role_set:engineering", "Engineering", t0 + 21,
-                roles=("org:admin", "org:member", "org:release_manager"),
-                default_role="org:member", creator_role="org:admin"),
+        RoleSetRecord("rs_demo_default", "role_set:default", "Default", t0 + 20,
+                      roles=("org:admin", "org:member", "org:billing_viewer", "admin"),
+                      default_role="org:member", creator_role="org:admin", type="initial"),
+        RoleSetRecord("rs_demo_engineering", "role_set:engineering", "Engineering", t0 + 21,
+                      roles=("org:admin", "org:member", "org:release_manager"),
+                      default_role="org:member", creator_role="org:admin"),
     ]  # fmt: skip
     organizations = [
-        Organization("org_demo_analytical", "Analytical Engines", "analytical-engines",
-                     t0 + 10 * day, created_by="user_demo_ada"),
-        Organization("org_demo_apollo", "Apollo Guidance", "apollo-guidance", t0 + 11 * day,
-                     created_by="user_demo_margaret"),
-        Organization("org_demo_kernel", "Kernel Hackers", "kernel-hackers", t0 + 12 * day,
-                     created_by="user_demo_linus", role_set_key="role_set:engineering"),
+        OrganizationRecord("org_demo_analytical", "Analytical Engines", "analytical-engines",
+                           t0 + 10 * day, created_by="user_demo_ada"),
+        OrganizationRecord("org_demo_apollo", "Apollo Guidance", "apollo-guidance", t0 + 11 * day,
+                           created_by="user_demo_margaret"),
+        OrganizationRecord("org_demo_kernel", "Kernel Hackers", "kernel-hackers", t0 + 12 * day,
+                           created_by="user_demo_linus", role_set_key="role_set:engineering"),
     ]  # fmt: skip
     grants = [
         ("analytical", "ada", "org:admin"),
@@ -435,7 +443,7 @@ def demo() -> Dataset:
         ("kernel", "barbara", "org:member"),
     ]
     memberships = [
-        Membership(
+        MembershipRecord(
             f"orgmem_demo_{org}_{person}",
             f"org_demo_{org}",
             f"user_demo_{person}",
@@ -451,5 +459,5 @@ def demo() -> Dataset:
         permissions=permissions,
         roles=roles,
         role_sets=role_sets,
-        settings=OrganizationSettings(initial_role_set_key="role_set:default"),
+        settings=OrganizationSettingsRecord(initial_role_set_key="role_set:default"),
     )

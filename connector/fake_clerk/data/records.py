@@ -4,6 +4,10 @@ Records hold only what the fake needs to answer requests; `render.py` turns them
 JSON shapes on demand, so a 100,000-user instance costs one small object per row instead of one
 JSON dict tree per row. Timestamps are integer Unix milliseconds, as Clerk sends them. Records are
 frozen: change one with `dataclasses.replace` and hand the copy to a `Dataset` mutation helper.
+
+Every class ends in `Record` (`UserRecord`, `RoleRecord`, ...): the Clerk client has its own
+`User`, `Role` and so on, parsed from the JSON these render to, and the two must never be taken
+for one another.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ def _no_metadata() -> Mapping[str, object]:
 
 
 @dataclass(frozen=True, slots=True)
-class EmailAddress:
+class EmailAddressRecord:
     id: str
     email_address: str
     # None renders `verification: null` (an address Clerk never tried to verify).
@@ -38,7 +42,7 @@ class EmailAddress:
 
 
 @dataclass(frozen=True, slots=True)
-class PhoneNumber:
+class PhoneNumberRecord:
     id: str
     phone_number: str
     verification_status: str | None = "verified"
@@ -46,7 +50,7 @@ class PhoneNumber:
 
 
 @dataclass(frozen=True, slots=True)
-class ExternalAccount:
+class ExternalAccountRecord:
     """An OAuth account (`provider` such as `oauth_google`, `oauth_github`)."""
 
     id: str
@@ -60,7 +64,7 @@ class ExternalAccount:
 
 
 @dataclass(frozen=True, slots=True)
-class SamlAccount:
+class SamlAccountRecord:
     id: str
     provider: str  # e.g. saml_okta
     provider_user_id: str | None
@@ -73,7 +77,7 @@ class SamlAccount:
 
 
 @dataclass(frozen=True, slots=True)
-class EnterpriseAccount:
+class EnterpriseAccountRecord:
     id: str
     protocol: str  # saml | oauth
     provider: str  # e.g. saml_okta, oauth_custom_acme
@@ -87,14 +91,14 @@ class EnterpriseAccount:
 
 
 @dataclass(frozen=True, slots=True)
-class Passkey:
+class PasskeyRecord:
     id: str
     name: str
     last_used_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class User:
+class UserRecord:
     id: str
     created_at: int
     updated_at: int | None = None  # None: same as created_at
@@ -102,15 +106,15 @@ class User:
     last_name: str | None = None
     username: str | None = None
     external_id: str | None = None
-    email_addresses: tuple[EmailAddress, ...] = ()
+    email_addresses: tuple[EmailAddressRecord, ...] = ()
     # Joined to email_addresses[].id; may be None, and need not name the first address.
     primary_email_address_id: str | None = None
-    phone_numbers: tuple[PhoneNumber, ...] = ()
+    phone_numbers: tuple[PhoneNumberRecord, ...] = ()
     primary_phone_number_id: str | None = None
-    external_accounts: tuple[ExternalAccount, ...] = ()
-    saml_accounts: tuple[SamlAccount, ...] = ()
-    enterprise_accounts: tuple[EnterpriseAccount, ...] = ()
-    passkeys: tuple[Passkey, ...] = ()
+    external_accounts: tuple[ExternalAccountRecord, ...] = ()
+    saml_accounts: tuple[SamlAccountRecord, ...] = ()
+    enterprise_accounts: tuple[EnterpriseAccountRecord, ...] = ()
+    passkeys: tuple[PasskeyRecord, ...] = ()
     password_enabled: bool = True
     two_factor_enabled: bool = False
     totp_enabled: bool = False
@@ -126,7 +130,7 @@ class User:
     public_metadata: Mapping[str, object] = field(default_factory=_no_metadata)
     private_metadata: Mapping[str, object] = field(default_factory=_no_metadata)
 
-    def email(self, email_id: str | None) -> EmailAddress | None:
+    def email(self, email_id: str | None) -> EmailAddressRecord | None:
         """The address with id `email_id` (None when absent or when `email_id` is None)."""
         if email_id is None:
             return None
@@ -134,7 +138,7 @@ class User:
 
 
 @dataclass(frozen=True, slots=True)
-class Organization:
+class OrganizationRecord:
     id: str
     name: str
     slug: str
@@ -151,7 +155,7 @@ class Organization:
 
 
 @dataclass(frozen=True, slots=True)
-class Membership:
+class MembershipRecord:
     id: str
     organization_id: str
     user_id: str
@@ -169,7 +173,7 @@ class Membership:
 
 
 @dataclass(frozen=True, slots=True)
-class Permission:
+class PermissionRecord:
     id: str
     key: str
     name: str
@@ -180,7 +184,7 @@ class Permission:
 
 
 @dataclass(frozen=True, slots=True)
-class Role:
+class RoleRecord:
     id: str
     key: str
     name: str
@@ -192,7 +196,7 @@ class Role:
 
 
 @dataclass(frozen=True, slots=True)
-class RoleSet:
+class RoleSetRecord:
     id: str
     key: str
     name: str
@@ -206,7 +210,7 @@ class RoleSet:
 
 
 @dataclass(frozen=True, slots=True)
-class OrganizationSettings:
+class OrganizationSettingsRecord:
     enabled: bool = True
     max_allowed_memberships: int = 0
     max_allowed_roles: int = 10

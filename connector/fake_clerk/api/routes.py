@@ -20,9 +20,14 @@ from functools import partial
 from typing import Any
 from urllib.parse import unquote
 
-from connector.fake_clerk import render
-from connector.fake_clerk.errors import invalid_param, not_found
-from connector.fake_clerk.faults import (
+from connector.fake_clerk.api import render
+from connector.fake_clerk.api.errors import invalid_param, not_found
+from connector.fake_clerk.api.filters import CreatedAtRange, narrow
+from connector.fake_clerk.api.fragments import Encoded, FragmentCache, json_array, json_envelope
+from connector.fake_clerk.api.listing import CursorKey, Listing, Shuffled, Sorted, TiesShuffled
+from connector.fake_clerk.api.paging import select
+from connector.fake_clerk.api.params import Order, Query
+from connector.fake_clerk.behaviour.faults import (
     ORDER_KINDS,
     PAGING_KINDS,
     CursorGone,
@@ -30,15 +35,10 @@ from connector.fake_clerk.faults import (
     Hit,
     Unordered,
 )
-from connector.fake_clerk.filters import CreatedAtRange, narrow
-from connector.fake_clerk.fragments import Encoded, FragmentCache, json_array, json_envelope
-from connector.fake_clerk.listing import CursorKey, Listing, Shuffled, Sorted, TiesShuffled
-from connector.fake_clerk.ordering import ORDERINGS, tie_key
-from connector.fake_clerk.paging import select
-from connector.fake_clerk.params import Order, Query
-from connector.fake_clerk.records import Membership, Organization, User
-from connector.fake_clerk.store import Collection as CollectionName
-from connector.fake_clerk.store import Dataset, SortedView
+from connector.fake_clerk.data.ordering import ORDERINGS, tie_key
+from connector.fake_clerk.data.records import MembershipRecord, OrganizationRecord, UserRecord
+from connector.fake_clerk.data.store import Collection as CollectionName
+from connector.fake_clerk.data.store import Dataset, SortedView
 
 DEFAULT_ORDER = "-created_at"
 _PAGING = tuple(PAGING_KINDS)
@@ -143,7 +143,7 @@ def list_users(dataset: Dataset, request: Request) -> Encoded:
     return Encoded(json_array(user_fragment(request.fragments, user) for user in rows))
 
 
-def user_fragment(cache: FragmentCache, user: User) -> bytes:
+def user_fragment(cache: FragmentCache, user: UserRecord) -> bytes:
     return cache.get(user.id, (user,), partial(render.user_json, user))
 
 
@@ -163,7 +163,9 @@ def get_user(dataset: Dataset, request: Request) -> dict[str, Any]:
 # -- organizations ---------------------------------------------------------------------------
 
 
-def _organization(dataset: Dataset, organization: Organization, request: Request) -> dict[str, Any]:
+def _organization(
+    dataset: Dataset, organization: OrganizationRecord, request: Request
+) -> dict[str, Any]:
     count = (
         dataset.members_count(organization.id)
         if request.query.flag("include_members_count")
@@ -189,7 +191,9 @@ def get_organization(dataset: Dataset, request: Request) -> dict[str, Any]:
 # -- memberships -----------------------------------------------------------------------------
 
 
-def membership_fragment(dataset: Dataset, cache: FragmentCache, membership: Membership) -> bytes:
+def membership_fragment(
+    dataset: Dataset, cache: FragmentCache, membership: MembershipRecord
+) -> bytes:
     # The encoded row embeds the organization, the member's public data and the role's name and
     # permissions: it stays valid while all four records are unchanged.
     sources = (
@@ -202,7 +206,7 @@ def membership_fragment(dataset: Dataset, cache: FragmentCache, membership: Memb
 
 
 def _memberships_json(
-    dataset: Dataset, request: Request, rows: Sequence[Membership]
+    dataset: Dataset, request: Request, rows: Sequence[MembershipRecord]
 ) -> list[bytes]:
     return [membership_fragment(dataset, request.fragments, m) for m in rows]
 
@@ -224,7 +228,7 @@ def list_organization_memberships(dataset: Dataset, request: Request) -> Encoded
     return Encoded(json_envelope(_memberships_json(dataset, request, rows), total))
 
 
-def _member_created_at(dataset: Dataset, membership: Membership) -> int:
+def _member_created_at(dataset: Dataset, membership: MembershipRecord) -> int:
     return dataset.users[membership.user_id].created_at
 
 

@@ -14,10 +14,20 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from connector.fake_clerk import errors, render
-from connector.fake_clerk.churn import RequestHook
-from connector.fake_clerk.errors import ApiError
-from connector.fake_clerk.faults import (
+from connector.fake_clerk.api import errors, render
+from connector.fake_clerk.api.errors import ApiError
+from connector.fake_clerk.api.fragments import DEFAULT_BUDGET_BYTES, Encoded, FragmentCache, encode
+from connector.fake_clerk.api.params import Query
+from connector.fake_clerk.api.routes import (
+    Request,
+    Route,
+    match,
+    membership_fragment,
+    user_fragment,
+)
+from connector.fake_clerk.api.stats import Stats
+from connector.fake_clerk.behaviour.churn import RequestHook
+from connector.fake_clerk.behaviour.faults import (
     TRANSPORT_KINDS,
     Fault,
     FaultKind,
@@ -25,12 +35,8 @@ from connector.fake_clerk.faults import (
     Hit,
     MalformedBody,
 )
-from connector.fake_clerk.fragments import DEFAULT_BUDGET_BYTES, Encoded, FragmentCache, encode
-from connector.fake_clerk.params import Query
-from connector.fake_clerk.ratelimit import RateLimit, RateLimiter
-from connector.fake_clerk.routes import Request, Route, match, membership_fragment, user_fragment
-from connector.fake_clerk.stats import Stats
-from connector.fake_clerk.store import Dataset
+from connector.fake_clerk.behaviour.ratelimit import RateLimit, RateLimiter
+from connector.fake_clerk.data.store import Dataset
 
 BASE_PATH = "/v1"
 TRACE_HEADER = "X-Clerk-Trace-Id"

@@ -10,22 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.fake_clerk.records import (
-    EmailAddress,
-    EnterpriseAccount,
-    ExternalAccount,
-    Membership,
-    Organization,
-    OrganizationSettings,
-    Passkey,
-    Permission,
-    PhoneNumber,
-    Role,
-    RoleSet,
-    SamlAccount,
-    User,
+from connector.fake_clerk.data.records import (
+    EmailAddressRecord,
+    EnterpriseAccountRecord,
+    ExternalAccountRecord,
+    MembershipRecord,
+    OrganizationRecord,
+    OrganizationSettingsRecord,
+    PasskeyRecord,
+    PermissionRecord,
+    PhoneNumberRecord,
+    RoleRecord,
+    RoleSetRecord,
+    SamlAccountRecord,
+    UserRecord,
 )
-from connector.fake_clerk.store import Dataset
+from connector.fake_clerk.data.store import Dataset
 
 JsonObject = dict[str, Any]
 
@@ -55,7 +55,7 @@ def _verification(status: str | None, strategy: str) -> JsonObject | None:
     }
 
 
-def email_json(email: EmailAddress, user: User) -> JsonObject:
+def email_json(email: EmailAddressRecord, user: UserRecord) -> JsonObject:
     linked = [
         {"type": account.provider, "id": account.id}
         for account in user.external_accounts
@@ -74,7 +74,7 @@ def email_json(email: EmailAddress, user: User) -> JsonObject:
     }
 
 
-def phone_json(phone: PhoneNumber, user: User) -> JsonObject:
+def phone_json(phone: PhoneNumberRecord, user: UserRecord) -> JsonObject:
     return {
         "id": phone.id,
         "object": "phone_number",
@@ -90,7 +90,7 @@ def phone_json(phone: PhoneNumber, user: User) -> JsonObject:
     }
 
 
-def external_account_json(account: ExternalAccount, user: User) -> JsonObject:
+def external_account_json(account: ExternalAccountRecord, user: UserRecord) -> JsonObject:
     linked_email = next(
         (e for e in user.email_addresses if e.email_address == account.email_address), None
     )
@@ -124,7 +124,7 @@ def external_account_json(account: ExternalAccount, user: User) -> JsonObject:
     }
 
 
-def _connection_json(connection_id: str, name: str, provider: str, user: User) -> JsonObject:
+def _connection_json(connection_id: str, name: str, provider: str, user: UserRecord) -> JsonObject:
     return {
         "id": connection_id,
         "name": name,
@@ -151,7 +151,7 @@ def _sso_verification(strategy: str) -> JsonObject:
     }
 
 
-def saml_account_json(account: SamlAccount, user: User) -> JsonObject:
+def saml_account_json(account: SamlAccountRecord, user: UserRecord) -> JsonObject:
     return {
         "id": account.id,
         "object": "saml_account",
@@ -170,7 +170,7 @@ def saml_account_json(account: SamlAccount, user: User) -> JsonObject:
     }
 
 
-def enterprise_account_json(account: EnterpriseAccount, user: User) -> JsonObject:
+def enterprise_account_json(account: EnterpriseAccountRecord, user: UserRecord) -> JsonObject:
     connection = _connection_json(
         account.connection_id, account.connection_name, account.provider, user
     )
@@ -194,7 +194,7 @@ def enterprise_account_json(account: EnterpriseAccount, user: User) -> JsonObjec
     }
 
 
-def passkey_json(passkey: Passkey) -> JsonObject:
+def passkey_json(passkey: PasskeyRecord) -> JsonObject:
     return {
         "id": passkey.id,
         "object": "passkey",
@@ -210,7 +210,7 @@ def passkey_json(passkey: Passkey) -> JsonObject:
     }
 
 
-def user_json(user: User) -> JsonObject:
+def user_json(user: UserRecord) -> JsonObject:
     updated_at = user.updated_at if user.updated_at is not None else user.created_at
     mfa = user.two_factor_enabled
     return {
@@ -261,7 +261,9 @@ def user_json(user: User) -> JsonObject:
     }
 
 
-def organization_json(organization: Organization, members_count: int | None = None) -> JsonObject:
+def organization_json(
+    organization: OrganizationRecord, members_count: int | None = None
+) -> JsonObject:
     """An Organization; `members_count` is added only when given (include_members_count=true)."""
     body: JsonObject = {
         "object": "organization",
@@ -288,7 +290,7 @@ def organization_json(organization: Organization, members_count: int | None = No
     return body
 
 
-def _identifier(user: User) -> str | None:
+def _identifier(user: UserRecord) -> str | None:
     """A member's identifier: the primary email, else the primary phone, else the username."""
     email = user.email(user.primary_email_address_id)
     if email is not None:
@@ -299,7 +301,7 @@ def _identifier(user: User) -> str | None:
     return user.username
 
 
-def public_user_data_json(user: User) -> JsonObject:
+def public_user_data_json(user: UserRecord) -> JsonObject:
     return {
         "user_id": user.id,
         "first_name": user.first_name,
@@ -314,7 +316,7 @@ def public_user_data_json(user: User) -> JsonObject:
     }
 
 
-def membership_json(membership: Membership, dataset: Dataset) -> JsonObject:
+def membership_json(membership: MembershipRecord, dataset: Dataset) -> JsonObject:
     """An OrganizationMembership embedding its Organization (without members_count).
 
     `role_name` and `permissions` come from the role the key names, unless the record carries a
@@ -350,7 +352,7 @@ def membership_json(membership: Membership, dataset: Dataset) -> JsonObject:
     return body
 
 
-def permission_json(permission: Permission) -> JsonObject:
+def permission_json(permission: PermissionRecord) -> JsonObject:
     return {
         "object": "permission",
         "id": permission.id,
@@ -365,7 +367,7 @@ def permission_json(permission: Permission) -> JsonObject:
     }
 
 
-def role_json(role: Role, dataset: Dataset) -> JsonObject:
+def role_json(role: RoleRecord, dataset: Dataset) -> JsonObject:
     return {
         "object": "role",
         "id": role.id,
@@ -379,7 +381,7 @@ def role_json(role: Role, dataset: Dataset) -> JsonObject:
     }
 
 
-def _role_set_item(key: str, dataset: Dataset, role_set: RoleSet) -> JsonObject:
+def _role_set_item(key: str, dataset: Dataset, role_set: RoleSetRecord) -> JsonObject:
     role = dataset.roles.get(key)
     if role is None:
         # A role set naming a key no role has: Clerk would not allow it, but stay renderable.
@@ -402,7 +404,7 @@ def _role_set_item(key: str, dataset: Dataset, role_set: RoleSet) -> JsonObject:
     }
 
 
-def role_set_json(role_set: RoleSet, dataset: Dataset) -> JsonObject:
+def role_set_json(role_set: RoleSetRecord, dataset: Dataset) -> JsonObject:
     def item(key: str | None) -> JsonObject | None:
         return None if key is None else _role_set_item(key, dataset, role_set)
 
@@ -424,7 +426,7 @@ def role_set_json(role_set: RoleSet, dataset: Dataset) -> JsonObject:
     }
 
 
-def settings_json(settings: OrganizationSettings) -> JsonObject:
+def settings_json(settings: OrganizationSettingsRecord) -> JsonObject:
     return {
         "object": "organization_settings",
         "enabled": settings.enabled,

@@ -18,21 +18,21 @@ import dataclasses
 import itertools
 import random
 
-from connector.fake_clerk.records import (
-    EmailAddress,
-    ExternalAccount,
-    Membership,
-    Organization,
-    OrganizationSettings,
-    Permission,
-    PhoneNumber,
-    Role,
-    RoleSet,
-    SamlAccount,
-    User,
+from connector.fake_clerk.data.records import (
+    EmailAddressRecord,
+    ExternalAccountRecord,
+    MembershipRecord,
+    OrganizationRecord,
+    OrganizationSettingsRecord,
+    PermissionRecord,
+    PhoneNumberRecord,
+    RoleRecord,
+    RoleSetRecord,
+    SamlAccountRecord,
+    UserRecord,
 )
-from connector.fake_clerk.store import Dataset
-from connector.fake_clerk.trap_samples import sprinkle
+from connector.fake_clerk.data.store import Dataset
+from connector.fake_clerk.data.trap_samples import sprinkle
 
 EPOCH_MS = 1_672_531_200_000  # 2023-01-01T00:00:00Z: the first generated row
 DAY_MS = 86_400_000
@@ -137,10 +137,10 @@ def _bulk(stamps: list[int], size: int) -> list[int]:
     return stamps[:start] + [stamps[end - 1]] * size + stamps[end:]
 
 
-def _permissions(rng: random.Random) -> list[Permission]:
+def _permissions(rng: random.Random) -> list[PermissionRecord]:
     stamps = iter(_timeline(rng, len(SYSTEM_PERMISSIONS) + len(_FEATURES) * len(_ACTIONS), 1000))
     perms = [
-        Permission(
+        PermissionRecord(
             id=f"perm_sys_{key.split(':')[1].removeprefix('sys_')}_{key.split(':')[2]}",
             key=key,
             name=name,
@@ -152,7 +152,7 @@ def _permissions(rng: random.Random) -> list[Permission]:
     ]
     for feature, action in itertools.product(_FEATURES, _ACTIONS):
         perms.append(
-            Permission(
+            PermissionRecord(
                 id=f"perm_{feature}_{action}",
                 key=f"org:{feature}:{action}",
                 name=f"{action.capitalize()} {feature.replace('_', ' ')}",
@@ -163,14 +163,14 @@ def _permissions(rng: random.Random) -> list[Permission]:
     return perms
 
 
-def _roles(rng: random.Random, count: int, permissions: list[Permission]) -> list[Role]:
+def _roles(rng: random.Random, count: int, permissions: list[PermissionRecord]) -> list[RoleRecord]:
     if count < 2:
         raise ValueError("roles must be at least 2 (org:admin and org:member)")
     system = [p.key for p in permissions if p.type == "system"]
     features = [p.key for p in permissions if p.type != "system"]
     stamps = iter(_timeline(rng, count, 60_000))
     roles = [
-        Role(
+        RoleRecord(
             id="role_admin",
             key="org:admin",
             name="Admin",
@@ -179,7 +179,7 @@ def _roles(rng: random.Random, count: int, permissions: list[Permission]) -> lis
             permissions=tuple(system + [k for k in features if k.endswith(":manage")]),
             created_at=next(stamps),
         ),
-        Role(
+        RoleRecord(
             id="role_member",
             key="org:member",
             name="Member",
@@ -195,7 +195,7 @@ def _roles(rng: random.Random, count: int, permissions: list[Permission]) -> lis
             key, name = f"org:custom_{index}", f"Custom role {index}"
         granted = [*sorted(rng.sample(features, 2)), "org:sys_memberships:read"]
         roles.append(
-            Role(
+            RoleRecord(
                 id=f"role_{key.removeprefix('org:')}",
                 key=key,
                 name=name,
@@ -207,11 +207,11 @@ def _roles(rng: random.Random, count: int, permissions: list[Permission]) -> lis
     return roles
 
 
-def _role_sets(roles: list[Role]) -> list[RoleSet]:
+def _role_sets(roles: list[RoleRecord]) -> list[RoleSetRecord]:
     first = min(role.created_at for role in roles)
     keys = tuple(role.key for role in roles)
     return [
-        RoleSet(
+        RoleSetRecord(
             id="rs_default",
             key=INITIAL_ROLE_SET,
             name="Default",
@@ -221,7 +221,7 @@ def _role_sets(roles: list[Role]) -> list[RoleSet]:
             type="initial",
             created_at=first,
         ),
-        RoleSet(
+        RoleSetRecord(
             id="rs_restricted",
             key=RESTRICTED_ROLE_SET,
             name="Restricted",
@@ -234,31 +234,31 @@ def _role_sets(roles: list[Role]) -> list[RoleSet]:
     ]
 
 
-def _user(rng: random.Random, new_id: _Ids, index: int, created_at: int) -> User:
+def _user(rng: random.Random, new_id: _Ids, index: int, created_at: int) -> UserRecord:
     first = rng.choice(_FIRST)
     last = rng.choice(_LAST)
     local = f"{first}.{last}".lower().replace(" ", "").encode("ascii", "ignore").decode()
     roll = rng.random()
-    emails: tuple[EmailAddress, ...] = ()
+    emails: tuple[EmailAddressRecord, ...] = ()
     if roll >= 0.03:  # 3% sign in with a username or phone only
-        emails = (EmailAddress(new_id("idn"), f"{local}.{index}@example.com"),)
+        emails = (EmailAddressRecord(new_id("idn"), f"{local}.{index}@example.com"),)
         if roll < 0.11:  # 8% also have a second address
             emails += (
-                EmailAddress(
+                EmailAddressRecord(
                     new_id("idn"),
                     f"{local}.{index}@work.example.org",
                     verification_status=rng.choice(("verified", "unverified")),
                 ),
             )
     primary = rng.choice(emails).id if emails else None
-    phones: tuple[PhoneNumber, ...] = ()
+    phones: tuple[PhoneNumberRecord, ...] = ()
     if rng.random() < 0.15 or not emails:
-        phones = (PhoneNumber(new_id("idn"), f"+1555{index:07d}"),)
-    accounts: tuple[ExternalAccount, ...] = ()
+        phones = (PhoneNumberRecord(new_id("idn"), f"+1555{index:07d}"),)
+    accounts: tuple[ExternalAccountRecord, ...] = ()
     if emails and rng.random() < 0.3:
         provider = "oauth_google" if rng.random() < 0.75 else "oauth_github"
         accounts = (
-            ExternalAccount(
+            ExternalAccountRecord(
                 new_id("eac"),
                 provider,
                 str(10**15 + _below(rng, 9 * 10**15)),
@@ -267,10 +267,10 @@ def _user(rng: random.Random, new_id: _Ids, index: int, created_at: int) -> User
                 last,
             ),
         )
-    saml: tuple[SamlAccount, ...] = ()
+    saml: tuple[SamlAccountRecord, ...] = ()
     if emails and rng.random() < 0.03:
         saml = (
-            SamlAccount(
+            SamlAccountRecord(
                 new_id("samlacc"),
                 "saml_okta",
                 f"00u{index:08d}",
@@ -285,7 +285,7 @@ def _user(rng: random.Random, new_id: _Ids, index: int, created_at: int) -> User
     two_factor = rng.random() < 0.15
     signed_in = rng.random() < 0.85
     last_sign_in = created_at + _below(rng, DAY_MS * 200) if signed_in else None
-    return User(
+    return UserRecord(
         id=new_id("user"),
         created_at=created_at,
         first_name=first,
@@ -313,9 +313,9 @@ def _organizations(
     rng: random.Random,
     new_id: _Ids,
     count: int,
-    users: list[User],
+    users: list[UserRecord],
     ties: tuple[float, int] = (TIE_RATE, 0),
-) -> list[Organization]:
+) -> list[OrganizationRecord]:
     user_times = [user.created_at for user in users]
     organizations = []
     tie_rate, bulk = ties
@@ -326,7 +326,7 @@ def _organizations(
         existing = bisect.bisect_right(user_times, created_at)
         creator = users[_below(rng, existing)].id if existing else None
         organizations.append(
-            Organization(
+            OrganizationRecord(
                 id=new_id("org"),
                 name=name,
                 slug=name.lower().replace(" ", "-"),
@@ -366,11 +366,11 @@ def _memberships(
     rng: random.Random,
     new_id: _Ids,
     count: int,
-    users: list[User],
-    organizations: list[Organization],
+    users: list[UserRecord],
+    organizations: list[OrganizationRecord],
     roles_of: dict[str | None, list[str]],
     ties: tuple[float, int] = (TIE_RATE, 0),
-) -> list[Membership]:
+) -> list[MembershipRecord]:
     # (joined, earliest allowed, cell): joined within 90 days after both org and user existed.
     drafts = []
     for cell in _pairs(rng, count, len(users), len(organizations)):
@@ -396,7 +396,7 @@ def _memberships(
             role = "org:member"
         else:
             role = keys[2 + _below(rng, len(keys) - 2)]
-        memberships.append(Membership(new_id("orgmem"), org.id, user.id, role, joined))
+        memberships.append(MembershipRecord(new_id("orgmem"), org.id, user.id, role, joined))
     stamps = _bulk([m.created_at for m in memberships], bulk)
     return [
         m if m.created_at == at else dataclasses.replace(m, created_at=at)
@@ -464,5 +464,5 @@ def generate(
         permissions=permission_rows,
         roles=role_rows,
         role_sets=role_set_rows,
-        settings=OrganizationSettings(initial_role_set_key=INITIAL_ROLE_SET),
+        settings=OrganizationSettingsRecord(initial_role_set_key=INITIAL_ROLE_SET),
     )

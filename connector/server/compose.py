@@ -1,0 +1,111 @@
+"""The composition root: the Clerk client, the builders the settings switch on, and the c1
+service over them. Nothing here runs a process (see process.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import structlog
+
+from connector.c1.builders import ResourceSyncer
+from connector.c1.service import C1Service, ConnectorInfo
+from connector.c1.sync_cache import SyncCache, SyncScope
+from connector.clerk import ClerkClient
+from connector.model import types
+from connector.model.context import SyncContext
+from connector.model.organizations import OrganizationBuilder
+from connector.model.permissions import OrganizationPermissionBuilder
+from connector.model.roles import OrganizationRoleBuilder
+from connector.model.users import UserBuilder
+from connector.server.errors import failure_for
+from connector.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+INFO = ConnectorInfo(
+    display_name="Clerk",
+    description="Users, organizations, organization roles and permissions of a Clerk instance.",
+    help_url="https://clerk.com/docs/organizations/overview",
+)
+# Types whose listings need the role catalog (roles, permissions, role sets).
+CATALOG_TYPES = frozenset(
+    {types.ORGANIZATION, types.ORGANIZATION_ROLE, types.ORGANIZATION_PERMISSION}
+)
+
+# Every type the connector can serve, with the setting that switches it on: the one place a
+# new type is added.
+BUILDERS: tuple[
+    tuple[Callable[[Settings], bool], Callable[[], ResourceSyncer[SyncContext]]], ...
+] = (
+    (lambda s: s.sync_users, UserBuilder),
+    (lambda s: s.sync_organizations, OrganizationBuilder),
+    (lambda s: s.sync_organization_roles, OrganizationRoleBuilder),
+    (lambda s: s.sync_organization_permissions, OrganizationPermissionBuilder),
+)
+
+
+def enabled_builders(settings: Settings) -> list[ResourceSyncer[SyncContext]]:
+    return [make() for enabled, make in BUILDERS if enabled(settings)]
+
+
+def clerk_client(settings: Settings) -> ClerkClient:
+    """The Clerk client every command builds from settings (raises SettingsError without a key)."""
+    return ClerkClient(
+        settings.clerk_api_url,
+        settings.secret_key(),
+        rate_limit_share=settings.rate_limit_share,
+        timeout=settings.clerk_timeout_seconds,
+    )
+
+
+@dataclass
+class Connector:
+    """The composed connector: the c1 service over the Clerk builders, and their client."""
+
+    service: C1Service[SyncContext]
+    client: ClerkClient
+
+    @property
+    def cache(self) -> SyncCache:
+        return self.service.cache
+
+
+def connector_over(
+    client: ClerkClient, builders: Iterable[ResourceSyncer[SyncContext]], cache: SyncCache
+) -> Connector:
+    builders = list(builders)
+    served = frozenset(builder.type_id for builder in builders)
+    # Validate's credential check reads the first roles page when the sync will need the
+    # catalog, and hands it to that sync (one request saved).
+    read_roles = bool(served & CATALOG_TYPES)
+    service: C1Service[SyncContext]
+
+    def context(scope: SyncScope) -> SyncContext:
+        return SyncContext(
+            client=client,
+            scope=scope,
+            served=served,
+            resource_types=service.resource_types,
+            cache=cache,
+        )
+
+    def validate() -> None:
+        client.check_key(read_roles=read_roles)
+        log.info("validated", instance=client.instance_kind)
+
+    service = C1Service(
+        builders,
+        cache=cache,
+        context=context,
+        validate=validate,
+        info=INFO,
+        failure_for=failure_for,
+    )
+    return Connector(service, client)
+
+
+def build_connector(settings: Settings, client: ClerkClient) -> Connector:
+    return connector_over(
+        client, enabled_builders(settings), SyncCache(settings.sync_cache_idle_seconds)
+    )
