@@ -49,6 +49,7 @@ check: lint typecheck proto-check docker-lint
 lint: install $(BUF)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BUF) lint
 	$(BUF) format --diff --exit-code
 

@@ -27,7 +27,7 @@ from functools import cached_property
 from google.protobuf import any_pb2, struct_pb2, timestamp_pb2
 
 from connector.c1.protocol import grant_annotations, resource_pb, traits, unpack_all
-from connector.model import types
+from connector.platform import schema
 from connector.platform.syncer import SyncResult
 
 SYSTEM_PREFIX = "org:sys_"
@@ -156,13 +156,13 @@ def read_access(result: SyncResult) -> Access:
     role_profiles: dict[str, tuple[str, tuple[str, ...], str]] = {}  # id -> key, perms, name
     for res in result.resources:
         kind, rid = res.id.resource_type, res.id.resource
-        if kind == types.USER:
+        if kind == schema.USER:
             access.users[rid] = _user(res)
-        elif kind == types.ORGANIZATION:
+        elif kind == schema.ORGANIZATION:
             access.organizations[rid] = _organization(res)
-        elif kind == types.ORGANIZATION_PERMISSION:
+        elif kind == schema.ORGANIZATION_PERMISSION:
             permission_keys[rid] = _text(res.profile, "key") or res.display_name or rid
-        elif kind == types.ORGANIZATION_ROLE:
+        elif kind == schema.ORGANIZATION_ROLE:
             role_profiles[rid] = _role_profile(res)
 
     carried: dict[str, set[str]] = defaultdict(set)  # role id -> permission keys
@@ -174,17 +174,17 @@ def read_access(result: SyncResult) -> Access:
         owner_type, owner_id = owner.resource_type, owner.resource
         who = item.principal.id
         who_type, who_id = who.resource_type, who.resource
-        if owner_type == types.ORGANIZATION and who_type == types.USER:
+        if owner_type == schema.ORGANIZATION and who_type == schema.USER:
             # By id, not slug: `organization:{org}:member` or `organization:{org}:{role_id}`
             # (a role entitlement's slug is the role key, which can be renamed).
-            role_id = ent.id.removeprefix(f"{types.ORGANIZATION}:{owner_id}:")
-            if role_id == types.MEMBER_SLUG:
+            role_id = ent.id.removeprefix(f"{schema.ORGANIZATION}:{owner_id}:")
+            if role_id == schema.MEMBER_SLUG:
                 member_grants.append((owner_id, who_id, item))
             else:
                 # Named "{organization} {role}": the role's own name is what is left.
                 name = ent.display_name.removeprefix(f"{ent.resource.display_name} ")
                 role_of[(owner_id, who_id)] = (role_id, name)
-        elif owner_type == types.ORGANIZATION_PERMISSION and who_type == types.ORGANIZATION_ROLE:
+        elif owner_type == schema.ORGANIZATION_PERMISSION and who_type == schema.ORGANIZATION_ROLE:
             carried[who_id].add(permission_keys.get(owner_id, owner_id))
 
     for role_id in {*role_profiles, *carried}:

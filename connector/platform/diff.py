@@ -16,7 +16,7 @@ from typing import Any
 
 from connector.c1 import ids
 from connector.c1.protocol import grant_pb
-from connector.model import types
+from connector.platform import schema
 from connector.platform.access import Access, Membership, read_access
 from connector.platform.page import esc, page, table
 from connector.platform.syncfile import SyncFile
@@ -236,8 +236,8 @@ def _role_changes(diff: SyncDiff, before: Access, after: Access) -> set[str]:
         )  # fmt: skip
         for held in (was, m):
             if held.role is not None:
-                entitlement = ids.entitlement_id(types.ORGANIZATION, org.id, held.role.id)
-                folded.add(ids.grant_id(entitlement, types.USER, user.id))
+                entitlement = ids.entitlement_id(schema.ORGANIZATION, org.id, held.role.id)
+                folded.add(ids.grant_id(entitlement, schema.USER, user.id))
     diff.role_changes.sort(key=lambda c: (c.organization.casefold(), c.user.casefold()))
     return folded
 
@@ -256,13 +256,13 @@ def _admins(side: Access, other: Access) -> list[AdminChange]:
 def _grant(item: grant_pb.Grant) -> GrantChange:
     ent = item.entitlement
     label = (
-        ent.display_name if ent.slug not in (types.MEMBER_SLUG, types.GRANTED_SLUG) else ent.slug
+        ent.display_name if ent.slug not in (schema.MEMBER_SLUG, schema.GRANTED_SLUG) else ent.slug
     )
     # A role entitlement reads "{organization} {role}"; beside the organization, the role.
     label = label.removeprefix(f"{ent.resource.display_name} ")
     who = item.principal
     principal = who.display_name or who.id.resource
-    if who.id.resource_type != types.USER:
+    if who.id.resource_type != schema.USER:
         principal = f"{who.id.resource_type.replace('_', ' ')} {principal}"
     resource_name = ent.resource.display_name or ent.resource.id.resource
     return GrantChange(item.id, resource_name, label or ent.slug, principal)
@@ -280,7 +280,7 @@ def _grouped(grants: list[GrantChange]) -> list[str]:
 
 
 def _member_first(label: str) -> tuple[bool, str]:
-    return (label != types.MEMBER_SLUG, label)
+    return (label != schema.MEMBER_SLUG, label)
 
 
 def _describe(sync: SyncFile) -> dict[str, Any]:

@@ -25,16 +25,16 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from connector.model import types
+from connector.platform import schema
 
 _ROUTES = (
-    ("/users", types.USER),
-    ("/organization_memberships", types.ORGANIZATION),
-    ("/organizations", types.ORGANIZATION),
-    ("/organization_roles", types.ORGANIZATION_ROLE),
-    ("/role_sets", types.ORGANIZATION_ROLE),
-    ("/instance/organization_settings", types.ORGANIZATION_ROLE),
-    ("/organization_permissions", types.ORGANIZATION_PERMISSION),
+    ("/users", schema.USER),
+    ("/organization_memberships", schema.ORGANIZATION),
+    ("/organizations", schema.ORGANIZATION),
+    ("/organization_roles", schema.ORGANIZATION_ROLE),
+    ("/role_sets", schema.ORGANIZATION_ROLE),
+    ("/instance/organization_settings", schema.ORGANIZATION_ROLE),
+    ("/organization_permissions", schema.ORGANIZATION_PERMISSION),
 )
 OTHER = "other"
 # List call -> (what it returns, how its request names the resource type).

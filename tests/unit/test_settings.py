@@ -127,7 +127,7 @@ def test_settings_repr_hides_key(monkeypatch: pytest.MonkeyPatch) -> None:
     assert CANARY not in str(settings.model_dump())
 
 
-# --- TLS settings: paths only (connector.server.tls reads the files, tests/unit/test_server_tls.py)
+# --- TLS settings: paths only (connector.server.tls reads them; tests/server/test_server_tls.py)
 
 
 def test_tls_is_off_and_plaintext_stays_on_loopback_by_default() -> None:

@@ -1,5 +1,6 @@
 """The platform side's small rules: admin-level permissions, the readers' time format, the
-Clerk routes progress attributes to types, CSV cells, and the findings at their boundaries."""
+Clerk routes progress attributes to types, CSV cells, the findings at their boundaries, and the
+type names it reads agreeing with the ones the model writes."""
 
 from __future__ import annotations
 
@@ -172,3 +173,12 @@ def test_an_organization_whose_only_admin_is_disabled_has_no_admin() -> None:
     assert [(row.organization, row.detail) for row in orphans.rows] == [
         ("Org", "2 members; every admin-level member is disabled: A (banned)")
     ]
+
+
+def test_the_platform_reads_the_type_names_the_model_writes() -> None:
+    from connector.model import types
+    from connector.platform import schema
+
+    names = ("USER", "ORGANIZATION", "ORGANIZATION_ROLE", "ORGANIZATION_PERMISSION")
+    for name in (*names, "MEMBER_SLUG", "GRANTED_SLUG"):
+        assert getattr(schema, name) == getattr(types, name), name
