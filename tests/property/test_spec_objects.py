@@ -192,6 +192,9 @@ def instances(draw: st.DrawFn) -> StaticClerk:
         "RoleSet": draw(objects("RoleSet", 0, 2)),
     }
     wire(draw, raw)
+    # Clerk ids name one object each; generated ones may repeat, which no Clerk list does.
+    for index, membership in enumerate(raw["OrganizationMembership"]):
+        membership["id"] = f"{membership['id']}~{index}"
     for name, values in raw.items():
         for value in values:
             assert_schema_valid(name, value)
