@@ -15,7 +15,7 @@ IMAGE_BUILD_FLAGS ?=
 # podman defaults to the OCI format, which drops HEALTHCHECK; docker always keeps it.
 IMAGE_FORMAT_FLAGS = $(if $(filter podman,$(CONTAINER_TOOL)),--format docker)
 
-.PHONY: help install demo test check lint typecheck proto proto-check fmt pytest docker-lint image bench clean
+.PHONY: help install demo test check lint typecheck proto proto-check fmt pytest docker-lint image bench browser screenshot clean
 
 help:
 	@echo "make demo    - run the demo: fake Clerk + connector + a platform-style sync"
@@ -23,6 +23,7 @@ help:
 	@echo "make bench   - sync S/M/L instances against the rate-limited fake Clerk; writes docs/benchmarks.md"
 	@echo "make proto   - regenerate connector/pb from proto/"
 	@echo "make image   - build the container image (needs podman or docker)"
+	@echo "make browser - install Debian's chromium for the report's browser tests (root, apt)"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +76,17 @@ docker-lint: install
 # BENCH_ARGS narrows it, e.g. make bench BENCH_ARGS="--sizes S,M --rates production --no-write".
 bench: install
 	$(PY) -m tests.bench $(BENCH_ARGS)
+
+# The report's browser tests use Debian's chromium; without it they are skipped (CI installs it
+# first and requires it). Quick when it is already there.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@chromium --version 2>/dev/null
+
+# The README's screenshot of the demo instance's access report.
+screenshot: install
+	$(PY) -m tests.e2e.browser docs/access-report.png
 
 image:
 	$(if $(CONTAINER_TOOL),,$(error make image needs podman or docker (or CONTAINER_TOOL=...)))

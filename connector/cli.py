@@ -1,15 +1,16 @@
-"""The `clerk-connector` command line: serve, validate, sync, fake-clerk, demo."""
+"""The `clerk-connector` command line: serve, validate, sync, report, diff, fake-clerk, demo."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -32,9 +33,15 @@ from connector.settings import (
     variable,
 )
 
+if TYPE_CHECKING:
+    from connector.clerk.transport import RequestEvent
+    from connector.platform.progress import SyncProgress
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
+EXIT_CHANGED = 1  # diff: something changed, as diff(1) says
+EXIT_BAD_INPUT = 2  # report, diff: a sync file that cannot be read
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,11 +75,19 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--connect", metavar="HOST:PORT", help="a running server (default: in-process)"
     )
-    sync.add_argument("--output", type=Path, default=Path("sync-output.json"))
+    sync.add_argument(
+        "--output",
+        type=Path,
+        default=Path("sync-output.json"),
+        help="the sync file (c1z when it ends in .c1z, else JSON)",
+    )
+    sync.add_argument("--format", choices=["json", "c1z"], help="overrides the --output suffix")
     sync.add_argument("--page-size", type=int, default=0, help="0 lets the connector choose")
     sync.add_argument("--sync-id", help="the active_sync_id to send (default: a new uuid)")
     _add_tls_flags(sync, env=False)
     sync.set_defaults(run=_sync)
+
+    _add_report_commands(commands)
 
     fake = commands.add_parser("fake-clerk", help="serve the bundled fake Clerk for testing")
     fake.add_argument("--host", default="127.0.0.1")
@@ -103,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
         "demo", help="fake Clerk + connector + sync, with a readable summary"
     )
     demo.add_argument("--output", type=Path, default=Path("sync-output.json"))
+    demo.add_argument("--report-dir", type=Path, default=Path("access-report"))
     demo.set_defaults(run=_demo)
     return parser
 
@@ -146,43 +162,192 @@ def _validate(args: argparse.Namespace) -> int:
 
 @contextmanager
 def _channel_to(
-    settings: Settings | None, address: str | None, tls: ClientTls | None = None
+    settings: Settings | None,
+    address: str | None,
+    tls: ClientTls | None = None,
+    clerk_observer: Callable[[RequestEvent], None] | None = None,
 ) -> Iterator[grpc.Channel]:
-    """A channel to `address` (TLS with `tls`), or to a server started in-process."""
+    """A channel to `address` (TLS with `tls`), or to a server started in-process (whose
+    Clerk requests `clerk_observer` sees)."""
     if address:
         with open_channel(address, tls) as channel:
             yield channel
         return
     assert settings is not None
     with in_process_server(settings) as running, grpc.insecure_channel(running.address) as channel:
+        if clerk_observer is not None:
+            running.observability.app.client.stats.subscribe(clerk_observer)
         yield channel
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from connector.platform.syncer import SyncFailed, run_sync
+    from connector.platform.progress import SyncProgress
+    from connector.platform.syncer import SyncFailed, SyncResult, run_sync
+    from connector.platform.syncfile import SyncFileError, format_for, write_sync_file
 
     _check_output(args.output)
+    file_format = format_for(args.output, args.format)
     tls = _client_tls(args, None)
     if tls is not None and not args.connect:
         raise SettingsError("--tls-* flags need --connect (the in-process server is loopback)")
     settings = _settings() if not args.connect else None
-    if args.connect:
-        configure_logging(LogLevel.INFO, LogFormat.AUTO)
+    log_level, log_format = (
+        (settings.log_level, settings.log_format) if settings else (LogLevel.INFO, LogFormat.AUTO)
+    )
+    configure_logging(log_level, log_format)
+    # Live progress only on a terminal; elsewhere nothing but the logs (JSON) is added.
+    progress = SyncProgress.for_terminal(sys.stderr, local_clerk=not args.connect)
+    if progress is not None:
+        configure_logging(log_level, log_format, stream=progress.log_stream())
+    started = datetime.now(UTC)
     try:
-        with _channel_to(settings, args.connect, tls) as channel:
-            result = run_sync(channel, sync_id=args.sync_id, page_size=args.page_size)
+        with _channel_to(settings, args.connect, tls, _clerk_observer(progress)) as channel:
+            result: SyncResult
+            if progress is None:
+                result = run_sync(channel, sync_id=args.sync_id, page_size=args.page_size)
+            else:
+                with progress:
+                    result = run_sync(
+                        progress.channel(channel),
+                        sync_id=args.sync_id,
+                        page_size=args.page_size,
+                        sleep=progress.sleep,
+                    )
     except SyncFailed as exc:
         print(f"sync failed: {redact(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
-    args.output.write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    finally:
+        if progress is not None:
+            configure_logging(log_level, log_format)
+    try:
+        write_sync_file(
+            args.output, result, file_format, started_at=started, ended_at=datetime.now(UTC)
+        )
+    except (SyncFileError, OSError) as exc:
+        print(f"sync failed: cannot write {args.output}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     print(_counts_table(result.counts()))
     unresolved = result.unresolved_role_keys()
     print(f"unresolved role keys: {sum(unresolved.values())}" + _detail(unresolved))
     for key, permissions in result.unresolved_permissions().items():
         print(f"  {key} still carries permissions: {', '.join(permissions)}")
     print(_completeness(result.listings(), result.events()))
-    print(f"written to {args.output}")
+    print(f"written to {args.output} ({file_format})")
     return EXIT_OK
+
+
+def _clerk_observer(progress: SyncProgress | None) -> Callable[[RequestEvent], None] | None:
+    if progress is None:
+        return None
+    return lambda event: progress.clerk_request(event.route, event.rate_limit_wait_seconds)
+
+
+def _add_report_commands(commands: Any) -> None:
+    # Defaults are resolved when the command runs: building the parser imports nothing more
+    # (every `health` probe builds it).
+    report = commands.add_parser(
+        "report", help="an access report (one HTML page and CSV files) from a sync file"
+    )
+    report.add_argument("syncfile", type=Path, help="a c1z or JSON sync file")
+    report.add_argument("--out", type=Path, default=Path("access-report"), help="a directory")
+    report.add_argument(
+        "--stale-days",
+        type=int,
+        metavar="N",
+        help="admin-level holders not signed in for more than N days are a finding (default 90)",
+    )
+    report.add_argument(
+        "--many-organizations",
+        type=int,
+        metavar="N",
+        help="users holding admin-level roles in N or more organizations are a finding (default 3)",
+    )
+    report.add_argument(
+        "--as-of",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="the report's date (default: when the sync ended, else today)",
+    )
+    report.add_argument(
+        "--html-rows",
+        type=int,
+        metavar="N",
+        help="rows per table on the page (default 5000; the CSVs hold every row)",
+    )
+    report.set_defaults(run=_report)
+
+    diff = commands.add_parser(
+        "diff", help="what changed between two sync files (exit 0: nothing, 1: something)"
+    )
+    diff.add_argument("old", type=Path, help="the earlier sync file (c1z or JSON)")
+    diff.add_argument("new", type=Path, help="the later sync file")
+    shape = diff.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="JSON instead of text")
+    shape.add_argument("--html", action="store_true", help="one HTML page instead of text")
+    diff.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    diff.set_defaults(run=_diff)
+
+
+def _date(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _report(args: argparse.Namespace) -> int:
+    from connector.platform.findings import (
+        DEFAULT_MANY_ORGANIZATIONS,
+        DEFAULT_STALE_DAYS,
+        Thresholds,
+    )
+    from connector.platform.report import DEFAULT_HTML_ROWS, build_report, write_report
+    from connector.platform.syncfile import SyncFileError, load_sync_file
+
+    _check_directory(args.out, "--out")
+    try:
+        source = load_sync_file(args.syncfile)
+    except SyncFileError as exc:
+        print(f"clerk-connector report: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    as_of = args.as_of or source.ended_at or datetime.now(UTC)
+    thresholds = Thresholds(
+        as_of=as_of,
+        stale_days=DEFAULT_STALE_DAYS if args.stale_days is None else args.stale_days,
+        many_organizations=args.many_organizations or DEFAULT_MANY_ORGANIZATIONS,
+    )
+    report = build_report(source, thresholds)
+    try:
+        page = write_report(report, args.out, html_rows=args.html_rows or DEFAULT_HTML_ROWS)
+    except OSError as exc:
+        print(f"clerk-connector report: cannot write {args.out}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(report.summary())
+    print(f"access report: {page} (CSV files beside it)")
+    return EXIT_OK
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from connector.platform.diff import diff_syncs, dumps
+    from connector.platform.files import atomic_text
+    from connector.platform.syncfile import SyncFileError, load_sync_file
+
+    try:
+        old, new = load_sync_file(args.old), load_sync_file(args.new)
+    except SyncFileError as exc:
+        print(f"clerk-connector diff: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    changes = diff_syncs(old, new)
+    text = dumps(changes) if args.json else changes.to_html() if args.html else changes.to_text()
+    if args.out is None:
+        print(text)
+    else:
+        try:
+            atomic_text(args.out, text if text.endswith("\n") else text + "\n")
+        except OSError as exc:
+            print(f"clerk-connector diff: cannot write {args.out}: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    return EXIT_CHANGED if changes.changed else EXIT_OK
 
 
 def _completeness(listings: list[dict[str, Any]], events: dict[str, int]) -> str:
@@ -311,7 +476,8 @@ def _demo(args: argparse.Namespace) -> int:
     from connector.demo import run_demo
 
     _check_output(args.output)
-    return run_demo(args.output)
+    _check_directory(args.report_dir, "--report-dir")
+    return run_demo(args.output, args.report_dir)
 
 
 def _check_output(path: Path) -> None:
@@ -326,6 +492,18 @@ def _check_output(path: Path) -> None:
         ) from None
     if not existed:
         path.unlink()  # written only once the sync succeeds
+
+
+def _check_directory(path: Path, flag: str) -> None:
+    """Refuse an output directory that cannot be written (exit 2, one line) before any work."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise SettingsError(
+            f"{flag} {path}: cannot write there ({exc.strerror or type(exc).__name__})"
+        ) from None
 
 
 if __name__ == "__main__":

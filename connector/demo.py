@@ -1,14 +1,15 @@
 """`clerk-connector demo`: the whole product on one machine, no Clerk account needed.
 
 Starts the bundled fake Clerk with a small story, serves it over gRPC on loopback, runs a
-platform-style sync against that server, and prints who holds which role in which organization.
+platform-style sync against that server, prints who holds which role in which organization,
+and ends with the access report's risk findings and the path of its HTML page.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
@@ -17,12 +18,15 @@ from connector.fake_clerk import FakeClerk
 from connector.fake_clerk import data as datasets
 from connector.logs import configure_logging
 from connector.model import types
+from connector.platform.findings import Thresholds
+from connector.platform.report import build_report, write_report
 from connector.platform.syncer import SyncResult, run_sync
+from connector.platform.syncfile import format_for, load_sync_file, write_sync_file
 from connector.server.process import in_process_server
 from connector.settings import LogFormat, LogLevel, load_settings
 
 
-def run_demo(output: Path) -> int:
+def run_demo(output: Path, report_dir: Path) -> int:
     configure_logging(LogLevel.WARNING, LogFormat.CONSOLE)
     key = f"sk_test_demo_{secrets.token_hex(8)}"
     with FakeClerk(datasets.demo(), secret_key=key) as fake:
@@ -37,11 +41,18 @@ def run_demo(output: Path) -> int:
             print(
                 f"fake Clerk at {fake.url}; connector serving c1.connector.v2 at {running.address}"
             )
+            started = datetime.now(UTC)
             with grpc.insecure_channel(running.address) as channel:
                 result = run_sync(channel)
-    output.write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    ended = datetime.now(UTC)
+    write_sync_file(output, result, format_for(output), started_at=started, ended_at=ended)
     print(render_summary(result))
     print(f"\nfull sync output written to {output}")
+    # What a reviewer reads next: the report, from the file just written.
+    report = build_report(load_sync_file(output), Thresholds(as_of=ended))
+    page = write_report(report, report_dir)
+    print(f"\n{report.summary()}")
+    print(f"\naccess report: {page.resolve()}")
     return 0
 
 

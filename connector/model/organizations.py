@@ -436,4 +436,16 @@ def membership_metadata(member: Member, role: Role | None) -> any_pb2.Any:
     if role is None and member.permissions:
         # An unresolved key still carries rights: show the reviewer which.
         metadata["permissions"] = member.permission_keys()
+    elif role is not None and member.permissions:
+        # A membership listing rights its role lacks (a stale read, a role being edited): the
+        # reviewer sees the difference rather than the resolved role alone.
+        beyond = _beyond_role(member, role)
+        if beyond:
+            metadata["permissions_beyond_role"] = beyond
     return pack(grant_annotations.GrantMetadata(metadata=struct(metadata)))
+
+
+def _beyond_role(member: Member, role: Role) -> list[str]:
+    """The membership's permission keys that its resolved role does not carry, sorted."""
+    held = {permission.key for permission in role.permissions}
+    return sorted(key for key in set(member.permission_keys()) if key not in held)

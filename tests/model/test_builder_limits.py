@@ -125,10 +125,24 @@ def test_role_entitlement_slug_is_the_key_and_its_name_reads_like_member() -> No
 
 def test_role_grants_carry_the_same_metadata_as_member_grants() -> None:
     built = build_everything(instance())
+    listed = ("permissions", "permissions_beyond_role")
     metadata = {
-        g.id: {k: v.string_value for k, v in m.metadata.fields.items() if k != "permissions"}
+        g.id: {k: v.string_value for k, v in m.metadata.fields.items() if k not in listed}
         for g in built.grants
         for m in unpack_all(g.annotations, grant_annotations.GrantMetadata)
+    }
+    # The admin's membership lists org:sys_memberships:read, which role_1 does not carry.
+    beyond = {
+        g.id: [
+            v.string_value for v in m.metadata.fields["permissions_beyond_role"].list_value.values
+        ]
+        for g in built.grants
+        for m in unpack_all(g.annotations, grant_annotations.GrantMetadata)
+        if "permissions_beyond_role" in m.metadata.fields
+    }
+    assert beyond == {
+        "organization:org_1:member:user:user_1": ["org:sys_memberships:read"],
+        "organization:org_1:role_1:user:user_1": ["org:sys_memberships:read"],
     }
     # Only the unresolved key's grant lists the permissions its membership carries.
     with_permissions = {
