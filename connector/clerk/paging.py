@@ -17,14 +17,16 @@ page (`listing.next_rows()`).
 How one pass reads the list is a `Walk`:
 
 - `offset_walk` (every `{data, total_count}` list): pages in ascending `created_at`, each page
-  after the first overlapping the last one by a row. A page that does not start with a row this
-  pass already read means rows before it were deleted (every later row moved left), so it steps
-  back, 4 rows first and fourfold more each time, until the pages join; rows created during the
-  pass sort last and are read at the end. With `window` > 1 it keeps up to `window` pages in
-  flight, at the offsets it will reach if no row moves; after a step back they are discarded.
-- `cursor_walk` (`GET /users`): the `starting_after` cursor, oldest first. When the cursor names
-  a user deleted meanwhile, Clerk may answer `[]` or 422 (undocumented): the walk then resumes
-  from the cursor's `created_at` (`created_at_after`), and only rows not yet served are served.
+  after the first overlapping the last one by two rows, or by all the rows that share its last
+  `created_at` (ties come back in any order on every request, but keep their place among the
+  other rows). A page that does not join the last one means rows before it were deleted
+  (every later row moved left), so it steps back, 4 rows first and fourfold more each time,
+  until the pages join; rows created during the pass sort last and are read at the end. With
+  `window` > 1 it keeps up to `window` pages in flight, at the offsets it will reach if no row
+  moves; after a step back they are discarded.
+- `users_walk` (`GET /users`): oldest first, each page asking for the users created at or after
+  the last one read (`created_at_after`), so no cursor naming a deleted user can strand it;
+  `starting_after` only inside an instant that fills a page.
 """
 
 from __future__ import annotations
