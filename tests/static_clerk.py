@@ -9,7 +9,7 @@ entry points (`resource_type`, `list_resources`' resource functions, `list_entit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import partial
@@ -73,7 +73,9 @@ class StaticClerk:
         counts objects (generated data may repeat an id, which no Clerk list does)."""
         rows = self.list_organization_memberships(organization_id)
 
-        def walk(totals: Totals, _read: AbstractSet[str]) -> Iterator[list[OrganizationMembership]]:
+        def walk(
+            totals: Totals, _read: AbstractSet[str]
+        ) -> Generator[list[OrganizationMembership], None, None]:
             totals.observe(len({row.id for row in rows}))
             yield rows
 

@@ -13,8 +13,8 @@ number of the page it asks for:
 - a listing the connector no longer holds (restarted, expired): `ListingExpired` (ABORTED),
   because resuming a listing without its served ids could serve a row twice or miss one.
 
-The last page carries an empty token only once the listing ended complete (see
-the listing itself); a listing that cannot prove itself complete fails the call.
+The last page carries an empty token only once the listing ended complete (the Clerk listing:
+connector/clerk/paging.py); a listing that cannot prove itself complete fails the call.
 """
 
 from __future__ import annotations

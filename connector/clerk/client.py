@@ -297,14 +297,6 @@ class ClerkClient:
 
         return observe
 
-    def list_instance_memberships(self) -> Iterator[OrganizationMembership]:
-        for batch in self.instance_memberships_listing():
-            yield from batch
-
-    def list_organization_memberships(self, organization_id: str) -> list[OrganizationMembership]:
-        listing = self.organization_memberships_listing(organization_id)
-        return [membership for batch in listing for membership in batch]
-
     def list_roles(self, on_evidence: EvidenceObserver | None = None) -> list[Role]:
         checked = self._take_checked_roles()
 

@@ -31,7 +31,7 @@ How one pass reads the list is a `Walk`:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -114,7 +114,7 @@ class Evidence:
 # One pass over a list: yields the rows of each Clerk request and reports totals as it goes.
 # Its second argument holds the ids this pass has read so far, kept by the listing (the walk
 # only looks): every id it yielded, once the listing has taken the batch.
-Walk = Callable[[Totals, AbstractSet[str]], Iterator[Sequence[ItemT]]]
+Walk = Callable[[Totals, AbstractSet[str]], Generator[Sequence[ItemT], None, None]]
 EvidenceObserver = Callable[[Evidence], None]
 
 
@@ -145,7 +145,7 @@ class Listing(Generic[ItemT]):
         self._walk = walk
         self._max_passes = max_passes
         self._on_evidence = on_evidence
-        self._pass: Iterator[Sequence[ItemT]] | None = None
+        self._pass: Generator[Sequence[ItemT], None, None] | None = None
         # Ids the current pass read: `served` itself in the first pass (saves a set as large
         # as the list), a set of its own in a repair pass.
         self._pass_read: set[str] = self.served
@@ -182,7 +182,7 @@ class Listing(Generic[ItemT]):
 
     def close(self) -> None:
         """Stop a pass under way (its pages in flight are cancelled)."""
-        if self._pass is not None and hasattr(self._pass, "close"):
+        if self._pass is not None:
             self._pass.close()
         self._pass = None
 
@@ -312,7 +312,7 @@ def offset_walk(
     if window < 1:
         raise ValueError("window must be at least 1")
 
-    def walk(totals: Totals, read: AbstractSet[str]) -> Iterator[Sequence[ItemT]]:
+    def walk(totals: Totals, read: AbstractSet[str]) -> Generator[Sequence[ItemT], None, None]:
         with _Lookahead(fetch_page, page_size, window, totals) as pages:
             yield from _offset_pass(pages, page_size, max_pages, max_rewinds, route, totals, read)
 
@@ -496,7 +496,7 @@ def users_walk(
         totals.requests += 1
         totals.observe(count())
 
-    def walk(totals: Totals, read: AbstractSet[str]) -> Iterator[Sequence[UserT]]:
+    def walk(totals: Totals, read: AbstractSet[str]) -> Generator[Sequence[UserT], None, None]:
         counted(totals)
         last: UserT | None = None
         by_cursor = False  # inside an instant that fills whole pages

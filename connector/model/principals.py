@@ -39,9 +39,6 @@ class ListedUsers:
     def __contains__(self, user_id: object) -> bool:
         return user_id in self._names
 
-    def __len__(self) -> int:
-        return len(self._names)
-
 
 def listed_users(scope: SyncScope) -> ListedUsers:
     return scope.memo(_KEY, ListedUsers)

@@ -206,13 +206,13 @@ def _offset_handler(items: list[dict[str, Any]]) -> Handler:
     return respond
 
 
-def test_list_organization_memberships_pages_one_organization() -> None:
+def test_organization_memberships_listing_pages_one_organization() -> None:
     memberships = [
         membership_json(f"mem_{i}", org_id="org_a/b", user_id=f"user_{i}") for i in range(5)
     ]
     recorder = Recorder(_offset_handler(memberships))
     with make_client(recorder, page_size=2) as client:
-        listed = client.list_organization_memberships("org_a/b")
+        listed = [m for batch in client.organization_memberships_listing("org_a/b") for m in batch]
     assert [m.user_id for m in listed] == [f"user_{i}" for i in range(5)]
     assert {r.url.raw_path.split(b"?")[0] for r in recorder.requests} == {
         b"/v1/organizations/org_a%2Fb/memberships"
@@ -220,11 +220,12 @@ def test_list_organization_memberships_pages_one_organization() -> None:
     assert [int(r.url.params["offset"]) for r in recorder.requests] == [0, 1, 2, 3]
 
 
-def test_list_instance_memberships() -> None:
+def test_instance_memberships_listing() -> None:
     mems = [membership_json(f"mem_{i}") for i in range(3)]
     recorder = Recorder(_offset_handler(mems))
     with make_client(recorder) as client:
-        assert [m.id for m in client.list_instance_memberships()] == ["mem_0", "mem_1", "mem_2"]
+        listed = [m.id for batch in client.instance_memberships_listing() for m in batch]
+        assert listed == ["mem_0", "mem_1", "mem_2"]
     assert recorder.paths == ["/v1/organization_memberships"]
 
 
@@ -255,7 +256,7 @@ def test_paging_error_from_the_client_names_the_route() -> None:
         make_client(Recorder(ignores_offset), page_size=2) as client,
         pytest.raises(ClerkPagingError) as caught,
     ):
-        list(client.list_instance_memberships())
+        list(client.instance_memberships_listing())
     assert caught.value.route == "/organization_memberships"
     assert "GET /organization_memberships" in str(caught.value)
 
