@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,c1/connector/v2/annotation_entitlement.proto\x12\x0f\x63\x31.connector.v2\x1a\x1cgoogle/protobuf/struct.proto\"T\n\x14\x45ntitlementImmutable\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12)\n\x08metadata\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Structb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,c1/connector/v2/annotation_entitlement.proto\x12\x0f\x63\x31.connector.v2\x1a\x1cgoogle/protobuf/struct.proto\"T\n\x14\x45ntitlementImmutable\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12)\n\x08metadata\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"u\n\x19\x45ntitlementExclusionGroup\x12\x1a\n\x12\x65xclusion_group_id\x18\x01 \x01(\t\x12\r\n\x05order\x18\x02 \x01(\r\x12\x12\n\nis_default\x18\x03 \x01(\x08\x12\x19\n\x11scope_to_resource\x18\x04 \x01(\x08\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,4 +34,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ENTITLEMENTIMMUTABLE']._serialized_start=95
   _globals['_ENTITLEMENTIMMUTABLE']._serialized_end=179
+  _globals['_ENTITLEMENTEXCLUSIONGROUP']._serialized_start=181
+  _globals['_ENTITLEMENTEXCLUSIONGROUP']._serialized_end=298
 # @@protoc_insertion_point(module_scope)

@@ -39,3 +39,36 @@ class EntitlementImmutable(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EntitlementImmutable: _TypeAlias = EntitlementImmutable  # noqa: Y015
+
+@_typing.final
+class EntitlementExclusionGroup(_message.Message):
+    """Entitlements of one resource sharing `exclusion_group_id` cannot be held together by one
+    principal (one role per Clerk membership). `order`: higher is more privilege. `is_default`:
+    the entitlement the platform falls back to when another of the group is revoked.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXCLUSION_GROUP_ID_FIELD_NUMBER: _builtins.int
+    ORDER_FIELD_NUMBER: _builtins.int
+    IS_DEFAULT_FIELD_NUMBER: _builtins.int
+    SCOPE_TO_RESOURCE_FIELD_NUMBER: _builtins.int
+    exclusion_group_id: _builtins.str
+    order: _builtins.int
+    is_default: _builtins.bool
+    scope_to_resource: _builtins.bool
+    def __init__(
+        self,
+        *,
+        exclusion_group_id: _builtins.str = ...,
+        order: _builtins.int = ...,
+        is_default: _builtins.bool = ...,
+        scope_to_resource: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["exclusion_group_id", b"exclusion_group_id", "is_default", b"is_default", "order", b"order", "scope_to_resource", b"scope_to_resource"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EntitlementExclusionGroup: _TypeAlias = EntitlementExclusionGroup  # noqa: Y015

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&c1/connector/v2/annotation_grant.proto\x12\x0f\x63\x31.connector.v2\x1a\x1cgoogle/protobuf/struct.proto\"V\n\x0fGrantExpandable\x12\x17\n\x0f\x65ntitlement_ids\x18\x01 \x03(\t\x12\x0f\n\x07shallow\x18\x02 \x01(\x08\x12\x19\n\x11resource_type_ids\x18\x03 \x03(\t\"N\n\x0eGrantImmutable\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12)\n\x08metadata\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\":\n\rGrantMetadata\x12)\n\x08metadata\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x14\n\x12GrantAlreadyExists\"\x15\n\x13GrantAlreadyRevokedb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&c1/connector/v2/annotation_grant.proto\x12\x0f\x63\x31.connector.v2\x1a\x1cgoogle/protobuf/struct.proto\"V\n\x0fGrantExpandable\x12\x17\n\x0f\x65ntitlement_ids\x18\x01 \x03(\t\x12\x0f\n\x07shallow\x18\x02 \x01(\x08\x12\x19\n\x11resource_type_ids\x18\x03 \x03(\t\"N\n\x0eGrantImmutable\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12)\n\x08metadata\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\":\n\rGrantMetadata\x12)\n\x08metadata\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x14\n\x12GrantAlreadyExists\"\x15\n\x13GrantAlreadyRevoked\"*\n\rGrantReplaced\x12\x19\n\x11replaced_grant_id\x18\x01 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,4 +42,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GRANTALREADYEXISTS']._serialized_end=337
   _globals['_GRANTALREADYREVOKED']._serialized_start=339
   _globals['_GRANTALREADYREVOKED']._serialized_end=360
+  _globals['_GRANTREPLACED']._serialized_start=362
+  _globals['_GRANTREPLACED']._serialized_end=404
 # @@protoc_insertion_point(module_scope)

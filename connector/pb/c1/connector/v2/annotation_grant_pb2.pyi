@@ -122,3 +122,26 @@ class GrantAlreadyRevoked(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GrantAlreadyRevoked: _TypeAlias = GrantAlreadyRevoked  # noqa: Y015
+
+@_typing.final
+class GrantReplaced(_message.Message):
+    """Provisioning answer: the new grant replaced this grant of the same principal (a role change),
+    so the platform marks the old one revoked without sending a Revoke.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPLACED_GRANT_ID_FIELD_NUMBER: _builtins.int
+    replaced_grant_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        replaced_grant_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["replaced_grant_id", b"replaced_grant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GrantReplaced: _TypeAlias = GrantReplaced  # noqa: Y015
