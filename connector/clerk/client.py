@@ -40,6 +40,7 @@ from connector.clerk.paging import (
 )
 from connector.clerk.ratelimit import InstanceKind, RequestBudget, instance_kind
 from connector.clerk.transport import ClerkHttp, ClientStats, ParamValue
+from connector.clerk.writes import MembershipWrites
 
 ASCENDING = "+created_at"
 # Requests one offset listing keeps in flight (all still wait on the shared rate budget).
@@ -57,6 +58,7 @@ _USER_COUNT: TypeAdapter[TotalCount] = TypeAdapter(TotalCount)
 _ORGANIZATION: TypeAdapter[Organization] = TypeAdapter(Organization)
 _SETTINGS: TypeAdapter[OrganizationSettings] = TypeAdapter(OrganizationSettings)
 _ORGANIZATIONS: TypeAdapter[OffsetPage[Organization]] = TypeAdapter(OffsetPage[Organization])
+_MEMBERSHIP: TypeAdapter[OrganizationMembership] = TypeAdapter(OrganizationMembership)
 _MEMBERSHIPS: TypeAdapter[OffsetPage[OrganizationMembership]] = TypeAdapter(
     OffsetPage[OrganizationMembership]
 )
@@ -91,7 +93,8 @@ def _check_offset(offset: int) -> None:
 
 
 class ClerkClient:
-    """Read-only client of one Clerk instance's Backend API.
+    """Client of one Clerk instance's Backend API: the reads a sync needs, and `memberships`
+    (the membership writes provisioning makes, see writes.py).
 
     All requests of one client share a `RequestBudget` of `rate_limit_share` of the instance's
     documented rate limit. Use as a context manager, or call `close()`.
@@ -140,6 +143,13 @@ class ClerkClient:
         self.stats: ClientStats = self._http.stats
         # Told the completeness evidence of every listing (the server sets it to its metrics).
         self.on_evidence: EvidenceObserver = ignore_evidence
+        # Membership writes (provisioning); nothing calls them unless provisioning is on.
+        self.memberships = MembershipWrites(
+            self._http,
+            lambda body, route: _decode(_MEMBERSHIP, body, route),
+            lambda body, route: _decode(_MEMBERSHIPS, body, route),
+            _segment,
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -357,13 +367,16 @@ class ClerkClient:
         path: str,
         params: Mapping[str, ParamValue] | None = None,
     ) -> ModelT:
-        body = self._http.get_bytes(route, path, params)
-        try:
-            # Parsing and validating in one pass (pydantic-core) is several times cheaper than
-            # json.loads and then validating, and fields the models do not name are skipped.
-            return schema.validate_json(body)
-        except ValidationError as exc:
-            raise ClerkResponseError(route, detail=_describe_validation_error(exc)) from None
+        return _decode(schema, self._http.get_bytes(route, path, params), route)
+
+
+def _decode(schema: TypeAdapter[ModelT], body: bytes, route: str) -> ModelT:
+    try:
+        # Parsing and validating in one pass (pydantic-core) is several times cheaper than
+        # json.loads and then validating, and fields the models do not name are skipped.
+        return schema.validate_json(body)
+    except ValidationError as exc:
+        raise ClerkResponseError(route, detail=_describe_validation_error(exc)) from None
 
 
 def _describe_validation_error(exc: ValidationError) -> str:

@@ -36,12 +36,14 @@ class ClerkError(Exception):
         self,
         route: str,
         *,
+        method: str = "GET",
         status: int | None = None,
         trace_id: str | None = None,
         code: str | None = None,
         detail: str | None = None,
     ) -> None:
         self.route = route
+        self.method = method
         self.status = status
         self.trace_id = None if trace_id is None else scrub(trace_id)
         self.code = None if code is None else scrub(code)
@@ -49,7 +51,7 @@ class ClerkError(Exception):
         super().__init__(self._describe())
 
     def _describe(self) -> str:
-        parts = [f"{self.summary}: GET {self.route}"]
+        parts = [f"{self.summary}: {self.method} {self.route}"]
         if self.status is not None:
             parts.append(f"HTTP {self.status}")
         if self.code:
@@ -95,6 +97,7 @@ class ClerkRateLimitedError(ClerkError):
         route: str,
         *,
         retry_after: float,
+        method: str = "GET",
         limit: int | None = None,
         remaining: int | None = None,
         trace_id: str | None = None,
@@ -104,7 +107,9 @@ class ClerkRateLimitedError(ClerkError):
         self.retry_after = retry_after
         self.limit = limit
         self.remaining = remaining
-        super().__init__(route, status=429, trace_id=trace_id, code=code, detail=detail)
+        super().__init__(
+            route, method=method, status=429, trace_id=trace_id, code=code, detail=detail
+        )
 
     def _describe(self) -> str:
         return f"{super()._describe()}; retry_after={self.retry_after:g}s"
@@ -114,6 +119,13 @@ class ClerkUnavailableError(ClerkError):
     """5xx, timeout or dropped connection that outlasted the retries."""
 
     summary = "Clerk API unavailable"
+
+
+class ClerkWriteOutcomeUnknown(ClerkUnavailableError):
+    """A write whose answer never arrived (timeout, dropped connection) or was a 5xx: Clerk may
+    or may not have applied it. Never retried blindly: read the object back instead."""
+
+    summary = "Clerk write outcome unknown"
 
 
 class ClerkResponseError(ClerkError):

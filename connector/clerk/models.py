@@ -204,14 +204,18 @@ class RoleSet(ClerkModel):
     name: str | None = None
     description: str | None = None
     roles: Items[RoleSetRole]
+    # The role new members of an organization with this set get (nullable in the spec).
+    default_role: RoleSetRole | None = None
     type: str | None = None
     created_at: int | None = None
 
 
 class OrganizationSettings(ClerkModel):
-    """Only the initial role set is read (when no role set says it is the initial one)."""
+    """The initial role set (when no role set says it is the initial one) and, for instances
+    without role sets, the role new members get."""
 
     initial_role_set_key: str | None = None
+    domains_default_role: str | None = None
 
 
 class TotalCount(ClerkModel):

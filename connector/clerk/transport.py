@@ -3,11 +3,17 @@
 `ClerkHttp.get_bytes` sends one logical GET: it waits for the shared `RequestBudget`, retries
 429 (after Retry-After, pausing every caller of the budget), 5xx, timeouts and dropped connections,
 maps the final status to a `ClerkError`, and returns the body for the client to parse and
-validate in one pass. Only GETs exist here, so every retry is safe.
+validate in one pass; every retry of a GET is safe.
+
+`ClerkHttp.write` sends one membership write (POST, PATCH, DELETE) exactly once: it is never
+retried here. A 429 is known not to have been applied (`ClerkRateLimitedError`); a timeout, a
+dropped connection or a 5xx leaves the outcome unknown (`ClerkWriteOutcomeUnknown`), and the
+caller reads the object back to learn what happened.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import re
@@ -31,6 +37,7 @@ from connector.clerk.errors import (
     ClerkRequestError,
     ClerkResponseError,
     ClerkUnavailableError,
+    ClerkWriteOutcomeUnknown,
     ErrorBody,
     parse_error_body,
 )
@@ -58,7 +65,8 @@ _log = structlog.get_logger("connector.clerk")
 # could quote the header value.
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 
-ParamValue = str | int | bool
+ParamValue = str | int | bool | list[str]
+JsonBody = Mapping[str, object]
 
 
 def _user_agent() -> str:
@@ -217,51 +225,89 @@ class ClerkHttp:
                 self._sleep(outcome.delay)
             attempt += 1
 
+    def write(self, method: str, route: str, path: str, body: JsonBody | None = None) -> bytes:
+        """Send one write once and return its successful body; see the module docstring."""
+        outcome = self._attempt(route, path, {}, 1, method=method, json_body=body)
+        if not isinstance(outcome, _Retry):
+            return outcome
+        if isinstance(outcome.error, ClerkRateLimitedError):
+            raise outcome.error  # Clerk refused it before applying it: the caller may repeat
+        error = outcome.error
+        raise ClerkWriteOutcomeUnknown(
+            route,
+            method=method,
+            status=error.status,
+            trace_id=error.trace_id,
+            code=error.code,
+            detail=error.detail,
+        )
+
     def _attempt(
-        self, route: str, path: str, query: dict[str, str], attempt: int
+        self,
+        route: str,
+        path: str,
+        query: dict[str, str],
+        attempt: int,
+        *,
+        method: str = "GET",
+        json_body: JsonBody | None = None,
     ) -> bytes | _Retry:
         waited = self._budget.acquire()
         self.stats.add(requests_sent=1, rate_limit_wait_seconds=waited)
         started = time.perf_counter()
+        log = functools.partial(self._log, route, attempt, started, waited, method=method)
         try:
-            status, headers, body = self._send(path, query)
+            status, headers, body = self._send(path, query, method, json_body)
         except (httpx.TimeoutException, _ResponseTooSlow) as exc:
-            self._log(route, attempt, started, waited, error=type(exc).__name__)
-            error = ClerkUnavailableError(route, detail=f"request timed out ({type(exc).__name__})")
+            log(error=type(exc).__name__)
+            error = ClerkUnavailableError(
+                route, method=method, detail=f"request timed out ({type(exc).__name__})"
+            )
             return _Retry(error, self._backoff(attempt))
         except httpx.TransportError as exc:
             # Refused or dropped connections, truncated bodies, HTTP/2 GOAWAY.
-            self._log(route, attempt, started, waited, error=type(exc).__name__)
-            error = ClerkUnavailableError(route, detail=f"connection failed ({type(exc).__name__})")
+            log(error=type(exc).__name__)
+            error = ClerkUnavailableError(
+                route, method=method, detail=f"connection failed ({type(exc).__name__})"
+            )
             return _Retry(error, self._backoff(attempt))
         except _ResponseTooLarge:
-            self._log(route, attempt, started, waited, error="response_too_large")
+            log(error="response_too_large")
             raise ClerkResponseError(
-                route, detail=f"response body larger than {MAX_RESPONSE_BYTES} bytes"
+                route,
+                method=method,
+                detail=f"response body larger than {MAX_RESPONSE_BYTES} bytes",
             ) from None
         except httpx.DecodingError:
-            self._log(route, attempt, started, waited, error="DecodingError")
+            log(error="DecodingError")
             raise ClerkResponseError(
-                route, detail="body does not match its Content-Encoding"
+                route, method=method, detail="body does not match its Content-Encoding"
             ) from None
 
         info = parse_error_body(body) if status >= 400 else ErrorBody()
-        self._log(route, attempt, started, waited, status=status, trace_id=info.trace_id)
+        log(status=status, trace_id=info.trace_id)
         if 200 <= status < 300:
             return body
         if status == 429:
-            return self._rate_limited(route, headers, info)
+            return self._rate_limited(route, headers, info, method)
         if status >= 500:
             error = ClerkUnavailableError(
-                route, status=status, trace_id=info.trace_id, code=info.code, detail=info.message
+                route,
+                method=method,
+                status=status,
+                trace_id=info.trace_id,
+                code=info.code,
+                detail=info.message,
             )
             delay = _retry_after(headers, default=self._backoff(attempt))
             return _Retry(error, delay)
-        raise _status_error(route, status, info)
+        raise _status_error(route, status, info, method)
 
-    def _send(self, path: str, query: dict[str, str]) -> tuple[int, httpx.Headers, bytes]:
+    def _send(
+        self, path: str, query: dict[str, str], method: str, json_body: JsonBody | None
+    ) -> tuple[int, httpx.Headers, bytes]:
         deadline = time.perf_counter() + self._max_request_seconds
-        with self._client.stream("GET", path, params=query) as response:
+        with self._client.stream(method, path, params=query, json=json_body) as response:
             body = bytearray()
             for chunk in response.iter_bytes():
                 body += chunk
@@ -271,13 +317,16 @@ class ClerkHttp:
                     raise _ResponseTooSlow
             return response.status_code, response.headers, bytes(body)
 
-    def _rate_limited(self, route: str, headers: httpx.Headers, info: ErrorBody) -> _Retry:
+    def _rate_limited(
+        self, route: str, headers: httpx.Headers, info: ErrorBody, method: str
+    ) -> _Retry:
         wait = _retry_after(headers, default=DEFAULT_RETRY_AFTER)
         self.stats.add(rate_limited_responses=1)
         # Every caller of the budget waits, not only this one: the endpoint is blocked for all.
         self._budget.pause_until(self._clock() + wait)
         error = ClerkRateLimitedError(
             route,
+            method=method,
             retry_after=wait,
             limit=_int_header(headers, "X-RateLimit-Limit"),
             remaining=_int_header(headers, "X-RateLimit-Remaining"),
@@ -302,13 +351,14 @@ class ClerkHttp:
         status: int | None = None,
         trace_id: str | None = None,
         error: str | None = None,
+        method: str = "GET",
     ) -> None:
         """One log event and one observer event per attempt (retries included). Info level: a
         sync makes at most a few hundred requests a minute, and each names its trace id."""
         seconds = time.perf_counter() - started
         _log.info(
             "clerk.request",
-            method="GET",
+            method=method,
             route=route,
             status=status,
             duration_ms=round(seconds * 1000, 1),
@@ -321,6 +371,8 @@ class ClerkHttp:
 
 
 def _param_text(value: ParamValue) -> str:
+    if isinstance(value, list):
+        return ",".join(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -357,8 +409,17 @@ _STATUS_ERRORS: dict[int, type[ClerkError]] = {
 }
 
 
-def _status_error(route: str, status: int, info: ErrorBody) -> ClerkError:
+def _status_error(route: str, status: int, info: ErrorBody, method: str = "GET") -> ClerkError:
     if not 400 <= status < 500:  # 1xx/3xx: nothing else is expected, and redirects not followed
-        return ClerkResponseError(route, status=status, detail="unexpected status (not followed)")
+        return ClerkResponseError(
+            route, method=method, status=status, detail="unexpected status (not followed)"
+        )
     cls = _STATUS_ERRORS.get(status, ClerkRequestError)
-    return cls(route, status=status, trace_id=info.trace_id, code=info.code, detail=info.message)
+    return cls(
+        route,
+        method=method,
+        status=status,
+        trace_id=info.trace_id,
+        code=info.code,
+        detail=info.message,
+    )
