@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     sync_organization_permissions: bool = Field(
         default=True, validation_alias="CONNECTOR_SYNC_ORGANIZATION_PERMISSIONS"
     )
+    # Grant / Revoke change organization memberships in Clerk only when this is on.
+    provisioning: bool = Field(default=False, validation_alias="CONNECTOR_PROVISIONING")
+    # Refuse a Revoke that would leave an organization without an admin-level member.
+    protect_last_admin: bool = Field(default=True, validation_alias="CONNECTOR_PROTECT_LAST_ADMIN")
     rate_limit_share: Annotated[float, Field(gt=0, le=1)] = Field(
         default=0.5, validation_alias="CONNECTOR_RATE_LIMIT_SHARE"
     )

@@ -5,7 +5,9 @@ found from what it implements, never listed by hand:
 
 - `EntitlementLister` / `GrantLister`: the type has entitlements / grants of its own; a type
   without them is annotated `SkipEntitlements` / `SkipGrants` for the platform;
-- `Prefetcher`: it starts background reads when a sync begins listing resources.
+- `Prefetcher`: it starts background reads when a sync begins listing resources;
+- `Provisioner`: its entitlements can be granted and revoked (Grant / Revoke). The service
+  advertises `CAPABILITY_PROVISION` for it only when provisioning is switched on.
 
 The c1 layer owns the protocol (requests, page sizes, page-token namespaces, statuses);
 builders get their context and a `PageRequest`, and return a `Page` whose `next_token` is ""
@@ -79,6 +81,41 @@ class Prefetcher(Protocol[Ctx]):
     def prefetch(self, ctx: Ctx) -> None:
         """Start background reads this sync will need; called when a sync lists resources."""
         ...
+
+
+@dataclass(frozen=True)
+class Granted:
+    """What a Grant did: the principal's grants on that resource now in force (ids and shapes as
+    a sync emits them), whether it held the entitlement already, the grants it replaced, and
+    what the upstream write was (for the audit line)."""
+
+    grants: list[grant_pb.Grant]
+    already_held: bool = False
+    replaced_grant_ids: tuple[str, ...] = ()
+    change: str = ""  # e.g. "POST /organizations/{organization_id}/memberships"; "" = none
+
+
+@dataclass(frozen=True)
+class Revoked:
+    already_revoked: bool = False
+    change: str = ""
+
+
+class ProvisioningRefused(RuntimeError):
+    """A Grant or Revoke this connector will not carry out as asked (FAILED_PRECONDITION):
+    the upstream does not allow it, or doing it would be unsafe. The message says why."""
+
+
+@runtime_checkable
+class Provisioner(Protocol[Ctx]):
+    """Grants and revokes the entitlements of one resource type. Both must be safe to repeat:
+    the platform retries on UNAVAILABLE."""
+
+    def grant(
+        self, ctx: Ctx, entitlement: entitlement_pb.Entitlement, principal: resource_pb.Resource
+    ) -> Granted: ...
+
+    def revoke(self, ctx: Ctx, grant: grant_pb.Grant) -> Revoked: ...
 
 
 def reference(type_id: str, object_id: str, display_name: str = "") -> resource_pb.Resource:

@@ -17,7 +17,7 @@ from google.protobuf.message import Message
 from google.rpc import status_pb2
 from grpc_status import rpc_status
 
-from connector.c1.builders import ResourceNotFound
+from connector.c1.builders import ProvisioningRefused, ResourceNotFound
 from connector.c1.page_tokens import InvalidPageToken
 from connector.c1.protocol import pack
 from connector.c1.stream import ListingExpired
@@ -69,7 +69,7 @@ def c1_failure(exc: BaseException) -> Failure | None:
             # The connector no longer holds the listing a token continues: a new sync can
             # succeed, resuming this one could serve a row twice or miss one.
             return Failure(grpc.StatusCode.ABORTED, text)
-        case ProvisioningOff():
+        case ProvisioningOff() | ProvisioningRefused():
             return Failure(grpc.StatusCode.FAILED_PRECONDITION, text)
         case ScopeClosed():
             # The call waited on a read of a sync that was cleaned up (or expired) meanwhile.

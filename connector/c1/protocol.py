@@ -15,6 +15,7 @@ import structlog
 from google.protobuf import any_pb2, struct_pb2, timestamp_pb2
 from google.protobuf.message import Message
 
+from connector.pb.c1.connector.v2 import annotation_entitlement_pb2 as entitlement_annotations
 from connector.pb.c1.connector.v2 import annotation_grant_pb2 as grant_annotations
 from connector.pb.c1.connector.v2 import annotation_identifiers_pb2 as identifiers
 from connector.pb.c1.connector.v2 import annotation_ratelimit_pb2 as ratelimit
@@ -42,6 +43,7 @@ __all__ = [
     "clip_utf8",
     "connector_grpc",
     "connector_pb",
+    "entitlement_annotations",
     "entitlement_grpc",
     "entitlement_pb",
     "grant_annotations",

@@ -7,7 +7,9 @@ same rows. One wrapper (`_run`) owns what every RPC shares: the per-RPC log line
 through the `failure_for` it is given); anything unknown is INTERNAL without details.
 
 What a resource type can do is found from what its syncer implements (connector/c1/builders.py):
-a type without entitlements or grants of its own is annotated so the platform skips them.
+a type without entitlements or grants of its own is annotated so the platform skips them, and a
+`Provisioner` is advertised (and called by Grant / Revoke) only when provisioning is switched on.
+Every Grant and Revoke, whatever its outcome, is one audit event (log line and observer).
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from google.protobuf.message import Message
 from connector.c1 import page_tokens
 from connector.c1.builders import (
     EntitlementLister,
+    Granted,
     GrantLister,
     PageRequest,
     Prefetcher,
+    Provisioner,
     ResourceNotFound,
     ResourceSyncer,
 )
@@ -45,6 +49,7 @@ from connector.c1.protocol import (
     SYNC_REPORT_KEY,
     connector_pb,
     entitlement_pb,
+    grant_annotations,
     grant_pb,
     pack,
     resource_pb,
@@ -90,6 +95,36 @@ def ignore_rpc(_event: RpcEvent) -> None:
 
 
 @dataclass(frozen=True)
+class Provisioning:
+    """Whether Grant and Revoke may change the upstream, and what to say while they may not
+    (the message names the setting that switches them on)."""
+
+    enabled: bool = False
+    off_message: str = "provisioning is not enabled in this connector: it only syncs"
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One Grant or Revoke as the audit log and metrics see it. `outcome` is one of granted,
+    already_granted, replaced, revoked, already_revoked, or the failure's status name."""
+
+    action: str  # "grant" or "revoke"
+    resource_type: str
+    entitlement_id: str
+    principal: str  # "{type}:{id}"
+    outcome: str
+    change: str = ""  # the upstream write made, "" when none
+    detail: str = ""  # the failure's message (upstream trace ids included), "" on success
+
+
+AuditObserver = Callable[[AuditEvent], None]
+
+
+def ignore_audit(_event: AuditEvent) -> None:
+    """The audit observer of a service nobody watches (the log line is still written)."""
+
+
+@dataclass(frozen=True)
 class Rpc:
     """One row of the table: `handle` gets the decoded request and returns the response."""
 
@@ -112,8 +147,10 @@ class C1Service(Generic[Ctx]):
         validate: Callable[[], None],
         info: ConnectorInfo,
         failure_for: FailureMapper = no_upstream_failures,
+        provisioning: Provisioning = Provisioning(),
     ) -> None:
         self.syncers = {syncer.type_id: syncer for syncer in syncers}
+        self.provisioning = provisioning
         self.cache = cache
         self.info = info
         self._context = context
@@ -121,6 +158,8 @@ class C1Service(Generic[Ctx]):
         self._failure_for = failure_for
         # Told about every finished RPC; the server sets it to its metrics.
         self.observer: RpcObserver = ignore_rpc
+        # Told about every Grant and Revoke (the server sets it to its metrics).
+        self.auditor: AuditObserver = ignore_audit
         self.resource_types = {
             type_id: _declared_type(syncer) for type_id, syncer in sorted(self.syncers.items())
         }
@@ -153,9 +192,9 @@ class C1Service(Generic[Ctx]):
             Rpc("GrantsService", "ListGrants", g.GrantsServiceListGrantsRequest,
                 g.GrantsServiceListGrantsResponse, self._list_grants),
             Rpc("GrantManagerService", "Grant", g.GrantManagerServiceGrantRequest,
-                g.GrantManagerServiceGrantResponse, self._refuse_provisioning),
+                g.GrantManagerServiceGrantResponse, self.grant),
             Rpc("GrantManagerService", "Revoke", g.GrantManagerServiceRevokeRequest,
-                g.GrantManagerServiceRevokeResponse, self._refuse_provisioning),
+                g.GrantManagerServiceRevokeResponse, self.revoke),
         ]  # fmt: skip
 
     def service_names(self) -> list[str]:
@@ -227,19 +266,28 @@ class C1Service(Generic[Ctx]):
     def context(self, sync_id: str) -> Ctx:
         return self._context(self.cache.scope(sync_id))
 
+    def provisions(self, type_id: str) -> bool:
+        """Grant / Revoke change this type's entitlements (switched on, and implemented)."""
+        return self.provisioning.enabled and isinstance(self.syncers.get(type_id), Provisioner)
+
     def metadata(self) -> connector_pb.ConnectorMetadata:
+        per_type = {
+            type_id: [connector_pb.CAPABILITY_SYNC]
+            + ([connector_pb.CAPABILITY_PROVISION] if self.provisions(type_id) else [])
+            for type_id in self.resource_types
+        }
         capabilities = connector_pb.ConnectorCapabilities(
             resource_type_capabilities=[
                 # opt_in_required: the platform's administrator chooses which of the types to
                 # sync, as the operator already chose which to serve.
                 connector_pb.ResourceTypeCapability(
                     resource_type=rt,
-                    capabilities=[connector_pb.CAPABILITY_SYNC],
+                    capabilities=sorted(per_type[type_id]),
                     opt_in_required=True,
                 )
-                for rt in self.resource_types.values()
+                for type_id, rt in self.resource_types.items()
             ],
-            connector_capabilities=[connector_pb.CAPABILITY_SYNC],
+            connector_capabilities=sorted({c for caps in per_type.values() for c in caps}),
         )
         return connector_pb.ConnectorMetadata(
             display_name=self.info.display_name,
@@ -339,8 +387,123 @@ class C1Service(Generic[Ctx]):
             list=answer.items, next_page_token=answer.next_token
         )
 
-    def _refuse_provisioning(self, _request: Any) -> Message:
-        raise ProvisioningOff("provisioning is not enabled in this connector: it only syncs")
+    # -- provisioning -----------------------------------------------------------------------------
+
+    def grant(self, request: grant_pb.GrantManagerServiceGrantRequest) -> Message:
+        entitlement, principal = request.entitlement, request.principal
+        event = AuditEvent(
+            "grant",
+            entitlement.resource.id.resource_type,
+            entitlement.id,
+            _principal_label(principal),
+            outcome="",
+        )
+
+        def work() -> Message:
+            self._provisioning_on()
+            _required_resource(entitlement.resource, "entitlement.resource")
+            _required_resource(principal, "principal")
+            if not entitlement.id:
+                raise BadRequest("entitlement.id is required")
+            done = self._provisioner(entitlement.resource.id.resource_type).grant(
+                self.context(""), entitlement, principal
+            )
+            return self._audited_grant(event, done)
+
+        return self._audit(event, work)
+
+    def revoke(self, request: grant_pb.GrantManagerServiceRevokeRequest) -> Message:
+        grant = request.grant
+        event = AuditEvent(
+            "revoke",
+            grant.entitlement.resource.id.resource_type,
+            grant.entitlement.id,
+            _principal_label(grant.principal),
+            outcome="",
+        )
+
+        def work() -> Message:
+            self._provisioning_on()
+            _required_resource(grant.entitlement.resource, "grant.entitlement.resource")
+            _required_resource(grant.principal, "grant.principal")
+            if not grant.entitlement.id:
+                raise BadRequest("grant.entitlement.id is required")
+            done = self._provisioner(grant.entitlement.resource.id.resource_type).revoke(
+                self.context(""), grant
+            )
+            outcome = "already_revoked" if done.already_revoked else "revoked"
+            self._record(event, outcome, change=done.change)
+            annotations = (
+                [pack(grant_annotations.GrantAlreadyRevoked())] if done.already_revoked else []
+            )
+            return grant_pb.GrantManagerServiceRevokeResponse(annotations=annotations)
+
+        return self._audit(event, work)
+
+    def _provisioning_on(self) -> None:
+        if not self.provisioning.enabled:
+            raise ProvisioningOff(self.provisioning.off_message)
+
+    def _provisioner(self, type_id: str) -> Provisioner[Ctx]:
+        syncer = self.syncers.get(type_id)
+        if syncer is None:
+            raise BadRequest(f"entitlement of resource type {type_id!r}: no such type is served")
+        if not isinstance(syncer, Provisioner):
+            why = getattr(syncer, "not_provisioned_because", "its entitlements are read-only")
+            raise ProvisioningOff(f"resource type {type_id!r} is not provisioned: {why}")
+        return syncer
+
+    def _audited_grant(self, event: AuditEvent, done: Granted) -> Message:
+        annotations = []
+        if done.already_held:
+            outcome = "already_granted"
+            annotations.append(pack(grant_annotations.GrantAlreadyExists()))
+        elif done.replaced_grant_ids:
+            outcome = "replaced"
+        else:
+            outcome = "granted"
+        for replaced in done.replaced_grant_ids:
+            annotations.append(pack(grant_annotations.GrantReplaced(replaced_grant_id=replaced)))
+        self._record(event, outcome, change=done.change)
+        return grant_pb.GrantManagerServiceGrantResponse(
+            annotations=annotations, grants=done.grants
+        )
+
+    def _audit(self, event: AuditEvent, work: Callable[[], Message]) -> Message:
+        """Run a Grant or Revoke; a failure is audited with its status, then raised."""
+        try:
+            return work()
+        except Exception as exc:
+            known = self._failure_for(exc) or c1_failure(exc)
+            code = known.code.name if known is not None else grpc.StatusCode.INTERNAL.name
+            self._record(event, code, detail=known.message if known is not None else "")
+            raise
+
+    def _record(
+        self, event: AuditEvent, outcome: str, *, change: str = "", detail: str = ""
+    ) -> None:
+        done = AuditEvent(
+            event.action,
+            event.resource_type,
+            event.entitlement_id,
+            event.principal,
+            outcome,
+            change,
+            detail,
+        )
+        log.info(
+            "provisioning_audit",
+            action=done.action,
+            entitlement_id=done.entitlement_id,
+            principal=done.principal,
+            outcome=done.outcome,
+            change=done.change or None,
+            detail=done.detail or None,
+        )
+        try:
+            self.auditor(done)
+        except Exception:
+            log.exception("audit_observer_failed", action=done.action)
 
 
 def sync_report(report: SyncReport) -> struct_pb2.Struct:
@@ -397,6 +560,10 @@ def _no_token(token: str, why: str) -> None:
         raise page_tokens.InvalidPageToken(why)
 
 
+def _principal_label(principal: resource_pb.Resource) -> str:
+    return f"{principal.id.resource_type}:{principal.id.resource}"
+
+
 def _required_resource(message: resource_pb.Resource, field: str) -> resource_pb.Resource:
     if not message.id.resource_type or not message.id.resource:
         raise BadRequest(f"{field}.id (resource_type and resource) is required")
@@ -409,4 +576,13 @@ def _addressable(object_id: str, field: str) -> None:
         raise ResourceNotFound(f"{field} {object_id!r} names no object")
 
 
-__all__ = ["C1Service", "ConnectorInfo", "Failure", "Rpc", "RpcEvent", "RpcObserver"]
+__all__ = [
+    "AuditEvent",
+    "C1Service",
+    "ConnectorInfo",
+    "Failure",
+    "Provisioning",
+    "Rpc",
+    "RpcEvent",
+    "RpcObserver",
+]

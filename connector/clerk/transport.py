@@ -246,7 +246,7 @@ class ClerkHttp:
         self,
         route: str,
         path: str,
-        query: dict[str, str],
+        query: dict[str, str | list[str]],
         attempt: int,
         *,
         method: str = "GET",
@@ -304,7 +304,7 @@ class ClerkHttp:
         raise _status_error(route, status, info, method)
 
     def _send(
-        self, path: str, query: dict[str, str], method: str, json_body: JsonBody | None
+        self, path: str, query: dict[str, str | list[str]], method: str, json_body: JsonBody | None
     ) -> tuple[int, httpx.Headers, bytes]:
         deadline = time.perf_counter() + self._max_request_seconds
         with self._client.stream(method, path, params=query, json=json_body) as response:
@@ -370,9 +370,9 @@ class ClerkHttp:
         self.stats.publish(RequestEvent(route, attempt, status, error, seconds, waited))
 
 
-def _param_text(value: ParamValue) -> str:
+def _param_text(value: ParamValue) -> str | list[str]:
     if isinstance(value, list):
-        return ",".join(value)
+        return value  # an array parameter: the key repeated once per value
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

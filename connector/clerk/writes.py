@@ -87,6 +87,15 @@ class MembershipWrites:
         # Clerk to keep.
         return next((item for item in page.data if item.user_id == user_id), None)
 
+    def count_holding(self, organization_id: str, role_keys: list[str]) -> int:
+        """How many members of the organization hold one of these roles (Clerk's total_count
+        of the list filtered by `role`)."""
+        if not role_keys:
+            return 0
+        params: dict[str, ParamValue] = {"role": role_keys, "limit": 1, "offset": 0}
+        body = self._http.get_bytes(MEMBERSHIPS_ROUTE, self._members_path(organization_id), params)
+        return self._parse_page(body, MEMBERSHIPS_ROUTE).total_count
+
     def create(self, organization_id: str, user_id: str, role_key: str) -> OrganizationMembership:
         self.object_budget.acquire(organization_id)
         body = self._http.write(

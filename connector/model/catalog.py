@@ -40,6 +40,7 @@ class RoleCatalog:
     _by_id: dict[str, Role] = field(init=False, repr=False, compare=False)
     _set_roles: dict[str, tuple[Role, ...]] = field(init=False, repr=False, compare=False)
     _permissions: dict[str, Permission] = field(init=False, repr=False, compare=False)
+    _default_keys: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_key = {role.key: role for role in self.roles}
@@ -51,6 +52,12 @@ class RoleCatalog:
         }
         object.__setattr__(self, "_set_roles", set_roles)
         object.__setattr__(self, "_permissions", {p.id: p for p in self.permissions})
+        defaults = {
+            role_set.key: role_set.default_role.key
+            for role_set in self.role_sets
+            if role_set.default_role is not None
+        }
+        object.__setattr__(self, "_default_keys", defaults)
 
     def role_for_key(self, key: str) -> Role | None:
         """The role a membership's role key names, or None when no role has that key."""
@@ -69,6 +76,14 @@ class RoleCatalog:
             return self._set_roles[key]
         return self.roles
 
+    def default_role(self, role_set_key: str | None) -> Role | None:
+        """The role new members get: the organization's role set's default, else the initial
+        set's; None when role sets say nothing (or name a role the catalog lacks)."""
+        for key in (role_set_key, self.initial_role_set_key):
+            if key is not None and key in self._default_keys:
+                return self._by_key.get(self._default_keys[key])
+        return None
+
     def roles_with_permission(self, permission_key: str) -> list[Role]:
         return [
             role for role in self.roles if any(p.key == permission_key for p in role.permissions)
@@ -76,6 +91,22 @@ class RoleCatalog:
 
     def permission(self, permission_id: str) -> Permission | None:
         return self._permissions.get(permission_id)
+
+
+# The system permission that lets a member manage the organization's members: Clerk keeps at
+# least one member holding it, and a role carrying it is "admin-level" here.
+MANAGE_MEMBERS = "org:sys_memberships:manage"
+
+
+def is_admin_level(role: Role) -> bool:
+    return any(permission.key == MANAGE_MEMBERS for permission in role.permissions)
+
+
+def privilege_order(roles: Iterable[Role]) -> dict[str, int]:
+    """Role id -> rank from 1, rising with privilege: admin-level last, then by how many
+    permissions a role carries, ties by key (stable across syncs)."""
+    ranked = sorted(roles, key=lambda r: (is_admin_level(r), len(r.permissions), r.key))
+    return {role.id: rank for rank, role in enumerate(ranked, start=1)}
 
 
 def load_catalog(

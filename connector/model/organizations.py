@@ -7,6 +7,11 @@ is what people recognise. Grants, per membership: `organization:{org}:member:use
 when the membership's role key resolves to a role, `organization:{org}:{role_id}:user:{user}`;
 both carry the membership's GrantMetadata. Entitlements and grants of
 one organization come from the same membership snapshot, so every grant has its entitlement.
+
+A membership has exactly one role, so an organization's role entitlements form one
+`EntitlementExclusionGroup` (`organization:{org}:role`): ranked by privilege, the role set's
+default role marked as the default, so the platform offers "change role" rather than "add".
+Grant and Revoke of these entitlements are in provisioning.py.
 """
 
 from __future__ import annotations
@@ -14,18 +19,20 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import structlog
 from google.protobuf import any_pb2
 
 from connector.c1 import ids
-from connector.c1.builders import Page, PageRequest, reference
+from connector.c1.builders import Granted, Page, PageRequest, Revoked, reference
 from connector.c1.keyset import keyset_page
 from connector.c1.protocol import (
     MAX_DESCRIPTION_BYTES,
     MAX_NAME_BYTES,
     StructValue,
     clip,
+    entitlement_annotations,
     entitlement_pb,
     grant_annotations,
     grant_pb,
@@ -39,10 +46,13 @@ from connector.c1.protocol import (
 from connector.c1.stream import stream_page
 from connector.clerk import Organization, Role
 from connector.model import types
-from connector.model.catalog import RoleCatalog
+from connector.model.catalog import RoleCatalog, privilege_order
 from connector.model.context import AccessNotAttributable, SyncContext
 from connector.model.memberships import Member, MembershipIndex, read_one_organization
 from connector.model.principals import listed_users
+
+if TYPE_CHECKING:
+    from connector.model.provisioning import MembershipProvisioner
 
 log = structlog.get_logger(__name__)
 
@@ -68,8 +78,11 @@ class OrganizationAccess:
         assignable: Iterable[Role],
         catalog: RoleCatalog,
         names: Callable[[str], str | None] = lambda _: None,
+        default_role: Role | None = None,
     ) -> None:
         self.org_id = org_id
+        # The role new members get here (None: role sets say nothing).
+        self.default_role_id = default_role.id if default_role is not None else None
         self.members = members
         self.names = names  # user id -> the display name of the user resource served
         roles = {role.id: role for role in assignable}
@@ -131,6 +144,14 @@ class OrganizationAccess:
 class OrganizationBuilder:
     type_id = types.ORGANIZATION
 
+    def __init__(self, provisioner: MembershipProvisioner | None = None) -> None:
+        if provisioner is None:
+            # provisioning.py builds on this module's grants: imported here, not at the top.
+            from connector.model.provisioning import MembershipProvisioner
+
+            provisioner = MembershipProvisioner()
+        self.provisioner = provisioner
+
     def resource_type(self) -> resource_pb.ResourceType:
         return resource_pb.ResourceType(
             id=self.type_id,
@@ -169,11 +190,30 @@ class OrganizationBuilder:
                 "unresolved_role_keys", parent.id.resource, access.unresolved.total()
             )
         grantable = _grantable_to(ctx)
-        owner = _bare(parent)
+        owner = owner_reference(parent)
         built = [member_entitlement(owner, grantable)]
-        built += [role_entitlement(owner, role, grantable) for role in access.roles]
+        order = privilege_order(access.roles)
+        for role in access.roles:
+            entitlement = role_entitlement(owner, role, grantable)
+            entitlement.annotations.append(
+                role_exclusion(
+                    parent.id.resource, order[role.id], role.id == access.default_role_id
+                )
+            )
+            built.append(entitlement)
         built.sort(key=lambda item: item.id)
         return keyset_page(built, lambda item: item.id, page)
+
+    def grant(
+        self,
+        ctx: SyncContext,
+        entitlement: entitlement_pb.Entitlement,
+        principal: resource_pb.Resource,
+    ) -> Granted:
+        return self.provisioner.grant(ctx, entitlement, principal)
+
+    def revoke(self, ctx: SyncContext, grant: grant_pb.Grant) -> Revoked:
+        return self.provisioner.revoke(ctx, grant)
 
     def list_grants(
         self, ctx: SyncContext, parent: resource_pb.Resource, page: PageRequest
@@ -181,18 +221,8 @@ class OrganizationBuilder:
         if not ctx.serves(types.USER):
             return Page([])  # a switched-off type is never named by a grant
         access = organization_access(ctx, parent)
-        owner = _bare(parent)
         served = keyset_page(access.grant_edges, lambda edge: edge[0], page)
-        # The same entitlements ListEntitlements emitted, minus grantable_to (it never varies);
-        # built once per page, each grant copies one (a C-level copy).
-        granted: dict[str | None, entitlement_pb.Entitlement] = {
-            None: member_entitlement(owner, [])
-        }
-        for _, role, _ in served.items:
-            if role is not None and role.id not in granted:
-                granted[role.id] = role_entitlement(owner, role, [])
-        built = [_build_grant(edge, granted, access) for edge in served.items]
-        return Page(built, served.next_token)
+        return Page(build_grants(served.items, access, owner_reference(parent)), served.next_token)
 
 
 def organization_resource(org: Organization) -> resource_pb.Resource:
@@ -277,16 +307,27 @@ def _resolve(
 ) -> OrganizationAccess:
     """Resolve role keys; a disagreement with the catalog re-reads it once per sync."""
     role_set_key = _role_set_key(ctx, org)
-    catalog = ctx.catalog()
-    access = OrganizationAccess(
-        org.id.resource, members, catalog.assignable_roles(role_set_key), catalog, names
-    )
+    access = resolve_access(org.id.resource, members, ctx.catalog(), role_set_key, names)
     if access.disagrees_with_catalog and ctx.refresh_catalog():
-        catalog = ctx.catalog()
-        access = OrganizationAccess(
-            org.id.resource, members, catalog.assignable_roles(role_set_key), catalog, names
-        )
+        access = resolve_access(org.id.resource, members, ctx.catalog(), role_set_key, names)
     return access
+
+
+def resolve_access(
+    org_id: str,
+    members: Sequence[Member],
+    catalog: RoleCatalog,
+    role_set_key: str | None,
+    names: Callable[[str], str | None] = _no_name,
+) -> OrganizationAccess:
+    return OrganizationAccess(
+        org_id,
+        members,
+        catalog.assignable_roles(role_set_key),
+        catalog,
+        names,
+        default_role=catalog.default_role(role_set_key),
+    )
 
 
 def _members(ctx: SyncContext, org: resource_pb.Resource) -> list[Member]:
@@ -354,7 +395,7 @@ def _role_set_key(ctx: SyncContext, org: resource_pb.Resource) -> str | None:
     return ctx.client.get_organization(org.id.resource).role_set_key
 
 
-def _bare(org: resource_pb.Resource) -> resource_pb.Resource:
+def owner_reference(org: resource_pb.Resource) -> resource_pb.Resource:
     """The organization as entitlements and grants reference it: id and name only."""
     return reference(types.ORGANIZATION, org.id.resource, org.display_name)
 
@@ -410,6 +451,30 @@ def _grant_edges(
         if role is not None:
             role_entitlement_id = ids.entitlement_id(types.ORGANIZATION, org_id, role.id)
             yield ids.grant_id(role_entitlement_id, types.USER, member.user_id), role, member
+
+
+def build_grants(
+    edges: Sequence[_Edge], access: OrganizationAccess, owner: resource_pb.Resource
+) -> list[grant_pb.Grant]:
+    """The grants of these edges, as ListGrants (and a Grant's answer) emit them."""
+    # The same entitlements ListEntitlements emitted, minus grantable_to and annotations
+    # (they never vary); built once per page, each grant copies one (a C-level copy).
+    granted: dict[str | None, entitlement_pb.Entitlement] = {None: member_entitlement(owner, [])}
+    for _, role, _ in edges:
+        if role is not None and role.id not in granted:
+            granted[role.id] = role_entitlement(owner, role, [])
+    return [_build_grant(edge, granted, access) for edge in edges]
+
+
+def role_exclusion(org_id: str, order: int, is_default: bool) -> any_pb2.Any:
+    """One exclusion group per organization: a member holds exactly one of its roles."""
+    return pack(
+        entitlement_annotations.EntitlementExclusionGroup(
+            exclusion_group_id=ids.entitlement_id(types.ORGANIZATION, org_id, "role"),
+            order=order,
+            is_default=is_default,
+        )
+    )
 
 
 def _build_grant(

@@ -29,6 +29,11 @@ PERMISSION = entitlement_pb.Entitlement.PURPOSE_VALUE_PERMISSION
 
 class OrganizationPermissionBuilder:
     type_id = types.ORGANIZATION_PERMISSION
+    # What Grant / Revoke answer for a permission's entitlement (FAILED_PRECONDITION).
+    not_provisioned_because = (
+        "a permission is granted to a role, and changing a role changes it for every member "
+        "holding it in every organization of the instance; change the role in Clerk's dashboard"
+    )
 
     def resource_type(self) -> resource_pb.ResourceType:
         return resource_pb.ResourceType(

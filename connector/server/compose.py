@@ -9,13 +9,14 @@ from dataclasses import dataclass
 import structlog
 
 from connector.c1.builders import ResourceSyncer
-from connector.c1.service import C1Service, ConnectorInfo
+from connector.c1.service import C1Service, ConnectorInfo, Provisioning
 from connector.c1.sync_cache import SyncCache, SyncScope
 from connector.clerk import ClerkClient
 from connector.model import types
 from connector.model.context import SyncContext
 from connector.model.organizations import OrganizationBuilder
 from connector.model.permissions import OrganizationPermissionBuilder
+from connector.model.provisioning import MembershipProvisioner
 from connector.model.roles import OrganizationRoleBuilder
 from connector.model.users import UserBuilder
 from connector.server.errors import failure_for
@@ -33,20 +34,32 @@ CATALOG_TYPES = frozenset(
     {types.ORGANIZATION, types.ORGANIZATION_ROLE, types.ORGANIZATION_PERMISSION}
 )
 
+PROVISIONING_OFF = (
+    "provisioning is off: set CONNECTOR_PROVISIONING=true to let Grant and Revoke change "
+    "organization memberships in Clerk"
+)
+
+
+def _organizations(settings: Settings) -> OrganizationBuilder:
+    return OrganizationBuilder(
+        MembershipProvisioner(protect_last_admin=settings.protect_last_admin)
+    )
+
+
 # Every type the connector can serve, with the setting that switches it on: the one place a
 # new type is added.
 BUILDERS: tuple[
-    tuple[Callable[[Settings], bool], Callable[[], ResourceSyncer[SyncContext]]], ...
+    tuple[Callable[[Settings], bool], Callable[[Settings], ResourceSyncer[SyncContext]]], ...
 ] = (
-    (lambda s: s.sync_users, UserBuilder),
-    (lambda s: s.sync_organizations, OrganizationBuilder),
-    (lambda s: s.sync_organization_roles, OrganizationRoleBuilder),
-    (lambda s: s.sync_organization_permissions, OrganizationPermissionBuilder),
+    (lambda s: s.sync_users, lambda _: UserBuilder()),
+    (lambda s: s.sync_organizations, _organizations),
+    (lambda s: s.sync_organization_roles, lambda _: OrganizationRoleBuilder()),
+    (lambda s: s.sync_organization_permissions, lambda _: OrganizationPermissionBuilder()),
 )
 
 
 def enabled_builders(settings: Settings) -> list[ResourceSyncer[SyncContext]]:
-    return [make() for enabled, make in BUILDERS if enabled(settings)]
+    return [make(settings) for enabled, make in BUILDERS if enabled(settings)]
 
 
 def clerk_client(settings: Settings) -> ClerkClient:
@@ -72,7 +85,10 @@ class Connector:
 
 
 def connector_over(
-    client: ClerkClient, builders: Iterable[ResourceSyncer[SyncContext]], cache: SyncCache
+    client: ClerkClient,
+    builders: Iterable[ResourceSyncer[SyncContext]],
+    cache: SyncCache,
+    provisioning: bool = False,
 ) -> Connector:
     builders = list(builders)
     served = frozenset(builder.type_id for builder in builders)
@@ -101,11 +117,15 @@ def connector_over(
         validate=validate,
         info=INFO,
         failure_for=failure_for,
+        provisioning=Provisioning(enabled=provisioning, off_message=PROVISIONING_OFF),
     )
     return Connector(service, client)
 
 
 def build_connector(settings: Settings, client: ClerkClient) -> Connector:
     return connector_over(
-        client, enabled_builders(settings), SyncCache(settings.sync_cache_idle_seconds)
+        client,
+        enabled_builders(settings),
+        SyncCache(settings.sync_cache_idle_seconds),
+        provisioning=settings.provisioning,
     )

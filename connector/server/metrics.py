@@ -24,7 +24,7 @@ from prometheus_client.exposition import ThreadingWSGIServer
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-    from connector.c1.service import RpcEvent
+    from connector.c1.service import AuditEvent, RpcEvent
     from connector.clerk.paging import Evidence
     from connector.clerk.transport import RequestEvent
 
@@ -95,6 +95,14 @@ class ConnectorMetrics:
             ["event"],
             registry=r,
         )
+        self.provisioning = Counter(
+            f"{PREFIX}_provisioning",
+            "Grant and Revoke calls by action, resource type and outcome (granted, "
+            "already_granted, replaced, revoked, already_revoked, or the failure's status); "
+            "the audit log line names the entitlement, the principal and Clerk's trace id",
+            ["action", "resource_type", "outcome"],
+            registry=r,
+        )
         self.active_syncs = Gauge(
             f"{PREFIX}_active_syncs",
             "Syncs (active_sync_id) with live per-sync caches",
@@ -134,6 +142,11 @@ class ConnectorMetrics:
         for measure in ("read", "expected", "repaired"):
             rows = self.listing_rows.labels(route=evidence.route, measure=measure)
             rows.inc(getattr(evidence, measure))
+
+    def observe_provisioning(self, event: AuditEvent) -> None:
+        self.provisioning.labels(
+            action=event.action, resource_type=event.resource_type, outcome=event.outcome
+        ).inc()
 
     def observe_sync_event(self, event: str, count: int) -> None:
         self.sync_events.labels(event=event).inc(count)

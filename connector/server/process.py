@@ -16,7 +16,7 @@ import structlog
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from connector.c1.service import ignore_rpc
+from connector.c1.service import ignore_audit, ignore_rpc
 from connector.c1.sync_cache import ignore_event
 from connector.clerk.paging import ignore_evidence
 from connector.server.compose import Connector, build_connector, clerk_client
@@ -55,6 +55,7 @@ class Observability:
         app.client.stats.subscribe(metrics.observe_clerk_request)
         app.client.stats.subscribe(key_health.observe)
         app.service.observer = metrics.observe_rpc
+        app.service.auditor = metrics.observe_provisioning
         app.client.on_evidence = metrics.observe_listing
         app.cache.on_event = metrics.observe_sync_event
         watch = cls(app, metrics, key_health)
@@ -81,6 +82,7 @@ class Observability:
         self.app.client.stats.unsubscribe(self.metrics.observe_clerk_request)
         self.app.client.stats.unsubscribe(self.key_health.observe)
         self.app.service.observer = ignore_rpc
+        self.app.service.auditor = ignore_audit
         self.app.client.on_evidence = ignore_evidence
         self.app.cache.on_event = ignore_event
 
