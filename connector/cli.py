@@ -1,4 +1,5 @@
-"""The `clerk-connector` command line: serve, validate, sync, report, diff, fake-clerk, demo."""
+"""The `clerk-connector` command line: serve, validate, sync, report, diff, grant, revoke,
+fake-clerk, demo."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import grpc
 
 from connector import __version__
 from connector.clerk import ClerkError
+from connector.cli_provision import add_provisioning_commands
 from connector.logs import configure_logging, redact
 from connector.server.process import (
     build_connector,
@@ -88,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     sync.set_defaults(run=_sync)
 
     _add_report_commands(commands)
+    add_provisioning_commands(commands)
 
     fake = commands.add_parser("fake-clerk", help="serve the bundled fake Clerk for testing")
     fake.add_argument("--host", default="127.0.0.1")
