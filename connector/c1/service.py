@@ -32,6 +32,7 @@ from connector.c1.builders import (
     PageRequest,
     Prefetcher,
     Provisioner,
+    ProvisioningRefused,
     ResourceNotFound,
     ResourceSyncer,
 )
@@ -448,9 +449,11 @@ class C1Service(Generic[Ctx]):
         syncer = self.syncers.get(type_id)
         if syncer is None:
             raise BadRequest(f"entitlement of resource type {type_id!r}: no such type is served")
+        if not isinstance(syncer, EntitlementLister):
+            raise BadRequest(f"resource type {type_id!r} has no entitlements to grant or revoke")
         if not isinstance(syncer, Provisioner):
             why = getattr(syncer, "not_provisioned_because", "its entitlements are read-only")
-            raise ProvisioningOff(f"resource type {type_id!r} is not provisioned: {why}")
+            raise ProvisioningRefused(f"resource type {type_id!r} is not provisioned: {why}")
         return syncer
 
     def _audited_grant(self, event: AuditEvent, done: Granted) -> Message:

@@ -25,10 +25,6 @@ from connector.model.context import SyncContext
 
 class OrganizationRoleBuilder:
     type_id = types.ORGANIZATION_ROLE
-    not_provisioned_because = (
-        "a role has no entitlements of its own; grant a role through the organization's "
-        "role entitlement"
-    )
 
     def resource_type(self) -> resource_pb.ResourceType:
         return resource_pb.ResourceType(
