@@ -1,5 +1,6 @@
 """A fake Clerk Backend API: a real HTTP server following Clerk's OpenAPI spec for the endpoints
-the connector reads, with switchable faults and a rate limit, over generated or hand-written data.
+the connector reads and the organization-membership writes (create, change role, remove; see
+`api.writes`), with switchable faults and rate limits, over generated or hand-written data.
 
     from connector.fake_clerk import FakeClerk, generate
 
@@ -26,7 +27,16 @@ Clerk as it is allowed to behave (the spec promises no more); each mode is seede
   reading of the spec on memberships;
 - values a client chokes on: `traps()` (see `trap_samples`), or `generate(..., trap_rate=0.05)`;
 - a role renamed mid-sync: `fake.hooks = [Trigger(lambda: fake.dataset.rename_role("org:member",
-  new_key="org:associate"), route="GET /organization_memberships")]`.
+  new_key="org:associate"), route="GET /organization_memberships")]`;
+- the per-object write limit (429 with Retry-After): `FakeClerk(..., write_limit=WriteLimit(10,
+  10.0))`, or `fake.write_limit = ...`; by default (`"auto"`) 10 writes per 10 s per membership
+  whenever `rate_limit` is set, none otherwise; `WriteLimit(scope="organization")` keys it by
+  organization;
+- refusing to remove or demote the last member holding a permission (400
+  `organization_minimum_permissions_needed`): `fake.faults.minimum_permissions_needed()`;
+- a write applied whose answer is lost: `fake.faults.lost_reply("drop" | "stall", seconds=30.0,
+  times=1, route="POST /organizations/{id}/memberships")`;
+- writes counted per route: `fake.stats.writes` (received) and `fake.stats.applied_writes`.
 
 Three parts, importing one way (api -> behaviour -> data) and nothing else of the connector:
 `data` (records, the `Dataset` store, the sample and generated instances), `behaviour` (faults,
@@ -44,11 +54,13 @@ from connector.fake_clerk.behaviour.faults import (
     FaultKind,
     Faults,
     Hit,
+    LostReply,
     MalformedBody,
     Unordered,
 )
 from connector.fake_clerk.behaviour.ratelimit import RateLimit
 from connector.fake_clerk.behaviour.trigger import Trigger
+from connector.fake_clerk.behaviour.write_limit import WriteLimit, WriteScope
 from connector.fake_clerk.data import Dataset, awkward, demo, generate, traps
 
 __all__ = [
@@ -67,6 +79,7 @@ __all__ = [
     "FaultMix",
     "Faults",
     "Hit",
+    "LostReply",
     "MalformedBody",
     "Mutation",
     "RateLimit",
@@ -76,6 +89,8 @@ __all__ = [
     "StatsSnapshot",
     "Trigger",
     "Unordered",
+    "WriteLimit",
+    "WriteScope",
     "awkward",
     "demo",
     "generate",

@@ -203,11 +203,17 @@ def test_bad_offset_and_order_by_are_422(api: httpx.Client, path: str) -> None:
     assert api.get(path, params={"order_by": "-favourite_colour"}).status_code == 422
 
 
-def test_unknown_route_is_404_and_writes_are_405(api: httpx.Client) -> None:
+def test_unknown_route_is_404_and_unserved_methods_are_405(api: httpx.Client) -> None:
     assert api.get("/no_such_endpoint").status_code == 404
-    response = api.post(f"/organizations/{samples.ORG_ACME}/memberships", json={"role": "x"})
-    assert response.status_code == 405
-    assert clerk_error(response)["code"] == "request_method_not_allowed"
+    for method, path in (
+        ("PUT", f"/organizations/{samples.ORG_ACME}/memberships"),
+        ("GET", f"/organizations/{samples.ORG_ACME}/memberships/{samples.USER_ALICE}"),
+        ("DELETE", f"/users/{samples.USER_ALICE}"),
+        ("POST", "/organization_memberships"),
+    ):
+        response = api.request(method, path, json={"role": "x"})
+        assert response.status_code == 405, (method, path)
+        assert clerk_error(response)["code"] == "request_method_not_allowed"
 
 
 # -- organizations ---------------------------------------------------------------------------

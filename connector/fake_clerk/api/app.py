@@ -3,6 +3,11 @@
 The order follows what sits in front of the real API: the rate limit and transport faults act
 before the key is checked (a gateway answers them), then the key, then the endpoint. Every reply
 carries `X-Clerk-Trace-Id`; error bodies repeat it as `clerk_trace_id`.
+
+Membership writes also pass the per-object write limit (inside the handler, once the object is
+known) and may lose their answer after being applied (`lost_reply`). The write limit follows
+the rate limit unless set on its own: `"auto"` (the default) means `WriteLimit()` (10 writes per
+10 s per membership) whenever a rate limit is on, and none otherwise.
 """
 
 from __future__ import annotations
@@ -10,22 +15,19 @@ from __future__ import annotations
 import hmac
 import time
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 from urllib.parse import urlsplit
 
 from connector.fake_clerk.api import errors, render
 from connector.fake_clerk.api.errors import ApiError
 from connector.fake_clerk.api.fragments import DEFAULT_BUDGET_BYTES, Encoded, FragmentCache, encode
 from connector.fake_clerk.api.params import Query
-from connector.fake_clerk.api.routes import (
-    Request,
-    Route,
-    match,
-    membership_fragment,
-    user_fragment,
-)
+from connector.fake_clerk.api.request import Request
+from connector.fake_clerk.api.routes import Match, match, membership_fragment, user_fragment
 from connector.fake_clerk.api.stats import Stats
+from connector.fake_clerk.api.writes import WRITE_METHODS
 from connector.fake_clerk.behaviour.churn import RequestHook
 from connector.fake_clerk.behaviour.faults import (
     TRANSPORT_KINDS,
@@ -33,16 +35,21 @@ from connector.fake_clerk.behaviour.faults import (
     FaultKind,
     Faults,
     Hit,
+    LostReply,
     MalformedBody,
 )
 from connector.fake_clerk.behaviour.ratelimit import RateLimit, RateLimiter
+from connector.fake_clerk.behaviour.write_limit import WriteLimit, WriteLimiter
 from connector.fake_clerk.data.store import Dataset
 
 BASE_PATH = "/v1"
 TRACE_HEADER = "X-Clerk-Trace-Id"
 JSON_TYPE = "application/json"
 # Routes whose spec documents 403 `authorization_invalid`, and no 401, for a bad key.
-FORBIDDEN_ON_BAD_KEY = frozenset({"GET /organizations", "GET /organizations/{id}"})
+FORBIDDEN_ON_BAD_KEY = frozenset(
+    {"GET /organizations", "GET /organizations/{id}", "POST /organizations/{id}/memberships"}
+)
+WriteLimitSetting = WriteLimit | None | Literal["auto"]
 HTML_ERROR_PAGE = (
     b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
     b"<body><h1>502 Bad Gateway</h1><p>The upstream server is unavailable.</p></body></html>"
@@ -71,6 +78,7 @@ class ClerkApp:
         faults: Faults,
         stats: Stats,
         rate_limit: RateLimit | None = None,
+        write_limit: WriteLimitSetting = "auto",
         cache_bytes: int = DEFAULT_BUDGET_BYTES,
     ) -> None:
         self.dataset = dataset
@@ -79,7 +87,10 @@ class ClerkApp:
         self.faults = faults
         self.stats = stats
         self._limiter: RateLimiter | None = None
+        self._write_setting: WriteLimitSetting = write_limit
+        self._write_limiter: WriteLimiter | None = None
         self.rate_limit = rate_limit
+        self.write_limit = write_limit
         # Replaced as a whole (never mutated) so handler threads can iterate it safely.
         self.hooks: tuple[RequestHook, ...] = ()
 
@@ -91,6 +102,23 @@ class ClerkApp:
     def rate_limit(self, limit: RateLimit | None) -> None:
         # A new limit starts with an empty window.
         self._limiter = None if limit is None else RateLimiter(limit)
+        if self._write_setting == "auto":
+            self._write_limiter = None if limit is None else WriteLimiter(WriteLimit())
+
+    @property
+    def write_limit(self) -> WriteLimit | None:
+        """The per-object write limit in force (with `"auto"`: set iff a rate limit is)."""
+        return None if self._write_limiter is None else self._write_limiter.limit
+
+    @write_limit.setter
+    def write_limit(self, setting: WriteLimitSetting) -> None:
+        # A new limit starts with empty windows.
+        self._write_setting = setting
+        if setting == "auto":
+            auto = None if self._limiter is None else WriteLimit()
+            self._write_limiter = None if auto is None else WriteLimiter(auto)
+        else:
+            self._write_limiter = None if setting is None else WriteLimiter(setting)
 
     def warm_cache(self) -> int:
         """Encode users, then memberships, oldest first, until the cache budget is spent.
@@ -109,9 +137,11 @@ class ClerkApp:
                 membership_fragment(self.dataset, cache, membership)
             return cache.used_bytes
 
-    def handle(self, method: str, target: str, headers: Mapping[str, str]) -> Reply:
+    def handle(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes = b""
+    ) -> Reply:
         trace_id = uuid.uuid4().hex
-        reply = self._handle(method, target, headers, trace_id)
+        reply = self._handle(method, target, headers, body, trace_id)
         if reply.drop or reply.cut_body:
             self.stats.dropped_connection()
         else:
@@ -125,16 +155,18 @@ class ClerkApp:
             cut_body=reply.cut_body,
         )
 
-    def _handle(self, method: str, target: str, headers: Mapping[str, str], trace_id: str) -> Reply:
+    def _handle(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes, trace_id: str
+    ) -> Reply:
         parts = urlsplit(target)
         has_base = parts.path.startswith(BASE_PATH + "/")
         path = parts.path[len(BASE_PATH) :] if has_base else parts.path
-        found = match(path) if has_base else None
-        if found is None:
-            route_name = f"{method} (unknown route)"
-        else:
-            route_name = f"{method} {found[0].template}"
+        found = match(method, path) if has_base else None
+        template = "(unknown route)" if found is None else found.template
+        route_name = f"{method} {template}"
         self.stats.request(route_name, headers.get("Clerk-API-Version"))
+        if method in WRITE_METHODS:
+            self.stats.write_received(route_name)
         self._run_hooks(route_name)
 
         transport: Fault | None = None
@@ -145,7 +177,7 @@ class ClerkApp:
                 raise errors.server_error(transport.status)
             if transport is not None and _drops_at_once(transport):
                 return Reply(status=0, body=b"", drop=True)
-            reply = self._dispatch(method, headers, path, parts.query, route_name, found)
+            reply = self._dispatch(method, headers, path, parts.query, body, route_name, found)
         except ApiError as error:
             reply = self._error(error, trace_id)
 
@@ -183,8 +215,9 @@ class ClerkApp:
         headers: Mapping[str, str],
         path: str,
         query: str,
+        body: bytes,
         route_name: str,
-        found: tuple[Route, tuple[str, ...]] | None,
+        found: Match | None,
     ) -> Reply:
         """Check the key, then run the route's handler under the dataset lock."""
         revoked = self.faults.take({FaultKind.REVOKED_KEY}, path, route_name)
@@ -194,17 +227,26 @@ class ClerkApp:
             raise errors.unauthenticated()
         if found is None:
             raise errors.not_found("endpoint")
-        route, params = found
-        if method != route.method:
+        route = found.route
+        if route is None:
             raise errors.method_not_allowed(method)
 
         parsed = Query(query)
         self._plan_and_depth(path, route_name, parsed)
 
-        def take(kinds: Collection[FaultKind]) -> Hit | None:
-            return self.faults.take_hit(kinds, path, route_name)
+        def take(
+            kinds: Collection[FaultKind], when: Callable[[Fault], bool] | None = None
+        ) -> Hit | None:
+            return self.faults.take_hit(kinds, path, route_name, when)
 
-        request = Request(path_params=params, query=parsed, fragments=self.fragments, take=take)
+        request = Request(
+            path_params=found.params,
+            query=parsed,
+            fragments=self.fragments,
+            take=take,
+            body=body,
+            throttle=self._throttle,
+        )
         with self.dataset.lock:
             try:
                 value = route.handler(self.dataset, request)
@@ -213,8 +255,29 @@ class ClerkApp:
             except Exception as exc:  # a bug in the fake: answer 500 and let tests see it
                 self.stats.exception(f"{route_name}: {type(exc).__name__}: {exc}")
                 raise errors.server_error(500) from None
-            body = value.body if isinstance(value, Encoded) else encode(value)
-        return Reply(status=200, body=body)
+            encoded = value.body if isinstance(value, Encoded) else encode(value)
+        if method not in WRITE_METHODS:
+            return Reply(status=200, body=encoded)
+        self.stats.write_applied(route_name)
+        return self._maybe_lose(Reply(status=200, body=encoded), path, route_name)
+
+    def _throttle(self, organization_id: str, user_id: str) -> None:
+        limiter = self._write_limiter
+        if limiter is None:
+            return
+        wait = limiter.acquire(organization_id, user_id)
+        if wait is not None:
+            raise errors.too_many_requests(wait)
+
+    def _maybe_lose(self, reply: Reply, path: str, route_name: str) -> Reply:
+        """An applied write whose answer a `lost_reply` fault drops or holds back."""
+        lost = self.faults.take({FaultKind.LOST_REPLY}, path, route_name)
+        if lost is None:
+            return reply
+        if lost.reply is LostReply.DROP:
+            return Reply(status=0, body=b"", drop=True)
+        time.sleep(lost.seconds)  # outside the data lock: other requests go on
+        return reply
 
     def _plan_and_depth(self, path: str, route_name: str, query: Query) -> None:
         """A feature the plan lacks, then a deep offset that times out (outside the data lock:

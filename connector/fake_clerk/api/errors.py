@@ -4,8 +4,10 @@ Codes and statuses follow the spec's responses and Clerk's docs: 401 `authentica
 402 `unsupported_subscription_plan_features_code` (the code Clerk's error index lists for a
 feature the plan lacks), 403 `authorization_invalid`, 404 `resource_not_found`, 422
 `form_param_*`, 429 `too_many_requests`, 500 `internal_clerk_error`, 503 `maintenance_mode`;
-other 5xx (502, 504) reuse `internal_clerk_error`. No message ever
-contains the secret key or any request header.
+other 5xx (502, 504) reuse `internal_clerk_error`. Membership writes add codes of Clerk's error
+index: 400 `already_a_member_in_organization`, 403 `organization_membership_quota_exceeded`, 400
+`organization_minimum_permissions_needed`. No message ever contains the secret key or any
+request header.
 """
 
 from __future__ import annotations
@@ -85,7 +87,45 @@ def method_not_allowed(method: str) -> ApiError:
         405,
         "request_method_not_allowed",
         "method not allowed",
-        f"The fake Clerk serves only GET requests, not {method}.",
+        f"This endpoint does not accept {method} requests.",
+    )
+
+
+def missing_param(name: str) -> ApiError:
+    return ApiError(
+        422,
+        "form_param_missing",
+        "is missing",
+        f"{name} must be included.",
+        meta={"param_name": name},
+    )
+
+
+def already_a_member(user_id: str) -> ApiError:
+    return ApiError(
+        400,
+        "already_a_member_in_organization",
+        "already a member",
+        f"{user_id} is already a member of the organization.",
+    )
+
+
+def membership_quota_exceeded(limit: int) -> ApiError:
+    return ApiError(
+        403,
+        "organization_membership_quota_exceeded",
+        "organization membership quota exceeded",
+        f"You have reached your limit of {limit} organization memberships, including outstanding"
+        " invitations.",
+    )
+
+
+def minimum_permissions_needed() -> ApiError:
+    return ApiError(
+        400,
+        "organization_minimum_permissions_needed",
+        "minimum organization permissions needed",
+        "There has to be at least one organization member with the minimum required permissions",
     )
 
 

@@ -316,6 +316,14 @@ def public_user_data_json(user: UserRecord) -> JsonObject:
     }
 
 
+def membership_permissions(membership: MembershipRecord, dataset: Dataset) -> tuple[str, ...]:
+    """The permission keys a membership lists: its stale copy, else its role's, else none."""
+    if membership.stale_permissions is not None:
+        return membership.stale_permissions
+    role = dataset.roles.get(membership.role)
+    return role.permissions if role is not None else ()
+
+
 def membership_json(membership: MembershipRecord, dataset: Dataset) -> JsonObject:
     """An OrganizationMembership embedding its Organization (without members_count).
 
@@ -328,9 +336,7 @@ def membership_json(membership: MembershipRecord, dataset: Dataset) -> JsonObjec
     name = membership.stale_role_name
     if name is None and role is not None:
         name = role.name
-    permissions = membership.stale_permissions
-    if permissions is None:
-        permissions = role.permissions if role is not None else ()
+    permissions = membership_permissions(membership, dataset)
     body: JsonObject = {
         "id": membership.id,
         "object": "organization_membership",

@@ -1,7 +1,8 @@
 """The endpoints the connector reads, one handler each, and the table that matches paths to them.
 
 Handlers get the dataset (its lock held by the caller) and the parsed request, and return the JSON
-value to send (or an already `Encoded` one) or raise an `ApiError`. Lists default to newest first
+value to send (or an already `Encoded` one) or raise an `ApiError`. The membership writes are in
+`writes`. Lists default to newest first
 (`-created_at`) as the spec states for users, organizations, roles and role sets; it states no
 default for memberships and permissions, where the fake uses the same. Ties sort by id, so every
 ordering is total, unless a `shuffle_ties` or `unordered` fault says otherwise (see `listing`).
@@ -14,25 +15,25 @@ are of the narrowed rows, and `offset` / `starting_after` page within them.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 from urllib.parse import unquote
 
-from connector.fake_clerk.api import render
+from connector.fake_clerk.api import render, writes
 from connector.fake_clerk.api.errors import invalid_param, not_found
 from connector.fake_clerk.api.filters import CreatedAtRange, narrow
 from connector.fake_clerk.api.fragments import Encoded, FragmentCache, json_array, json_envelope
 from connector.fake_clerk.api.listing import CursorKey, Listing, Shuffled, Sorted, TiesShuffled
 from connector.fake_clerk.api.paging import select
 from connector.fake_clerk.api.params import Order, Query
+from connector.fake_clerk.api.request import Request
 from connector.fake_clerk.behaviour.faults import (
     ORDER_KINDS,
     PAGING_KINDS,
     CursorGone,
     FaultKind,
-    Hit,
     Unordered,
 )
 from connector.fake_clerk.data.ordering import ORDERINGS, tie_key
@@ -42,18 +43,6 @@ from connector.fake_clerk.data.store import Dataset, SortedView
 
 DEFAULT_ORDER = "-created_at"
 _PAGING = tuple(PAGING_KINDS)
-
-
-@dataclass(frozen=True)
-class Request:
-    path_params: tuple[str, ...]
-    query: Query
-    fragments: FragmentCache
-    # Takes (and counts) this request's fault of one of the given kinds, if any.
-    take: Callable[[Collection[FaultKind]], Hit | None]
-
-    def fault(self, *kinds: FaultKind) -> Hit | None:
-        return self.take(kinds)
 
 
 Handler = Callable[[Dataset, Request], Any]
@@ -286,7 +275,7 @@ class Route:
         return re.compile("^" + re.escape(self.template).replace(r"\{id\}", "([^/]+)") + "$")
 
 
-# Order matters: /users/count must win over /users/{id}.
+# Order matters: /users/count must win over /users/{id}. Writes are in `writes`.
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/users", list_users),
     Route("GET", "/users/count", count_users),
@@ -294,6 +283,9 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/organizations", list_organizations),
     Route("GET", "/organizations/{id}", get_organization),
     Route("GET", "/organizations/{id}/memberships", list_organization_memberships),
+    Route("POST", "/organizations/{id}/memberships", writes.create_membership),
+    Route("PATCH", "/organizations/{id}/memberships/{id}", writes.update_membership),
+    Route("DELETE", "/organizations/{id}/memberships/{id}", writes.delete_membership),
     Route("GET", "/organization_memberships", list_instance_memberships),
     Route("GET", "/organization_roles", list_roles),
     Route("GET", "/organization_permissions", list_permissions),
@@ -303,10 +295,22 @@ ROUTES: tuple[Route, ...] = (
 _COMPILED = tuple((route, route.pattern) for route in ROUTES)
 
 
-def match(path: str) -> tuple[Route, tuple[str, ...]] | None:
-    """The route for an API path (relative to /v1) and its decoded path parameters."""
+@dataclass(frozen=True)
+class Match:
+    template: str
+    params: tuple[str, ...]
+    route: Route | None  # None: the path exists, but not for this method (405)
+
+
+def match(method: str, path: str) -> Match | None:
+    """The route for a method and an API path (relative to /v1), with its decoded parameters."""
+    found: Match | None = None
     for route, pattern in _COMPILED:
-        found = pattern.match(path)
-        if found is not None:
-            return route, tuple(unquote(group) for group in found.groups())
-    return None
+        hit = pattern.match(path)
+        if hit is None or (found is not None and route.template != found.template):
+            continue
+        params = tuple(unquote(group) for group in hit.groups())
+        if route.method == method:
+            return Match(route.template, params, route)
+        found = found or Match(route.template, params, None)
+    return found

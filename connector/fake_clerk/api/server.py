@@ -4,10 +4,12 @@
         auth = {"Authorization": f"Bearer {fake.secret_key}"}
         client = httpx.Client(base_url=fake.url, headers=auth)  # fake.url ends in /v1
         fake.faults.server_error(503, times=2, path="/users")
-        fake.rate_limit = RateLimit(requests=100, per_seconds=10)
+        fake.rate_limit = RateLimit(requests=100, per_seconds=10)  # and 10 writes / 10 s / object
+        fake.write_limit = WriteLimit(writes=2, per_seconds=1.0)  # or None, or "auto" again
         fake.hooks = [Churn(fake.dataset, rate=1.0, seed=3)]  # rows change between requests
         ...
         fake.stats.by_route["GET /users"]
+        fake.stats.applied_writes["POST /organizations/{id}/memberships"]
 
 Keep-alive is on (HTTP/1.1, always a Content-Length). Nothing is logged: http.server's access log
 is off, and the Authorization header is only ever compared, never stored or printed.
@@ -23,12 +25,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
-from connector.fake_clerk.api.app import ClerkApp
+from connector.fake_clerk.api.app import ClerkApp, WriteLimitSetting
 from connector.fake_clerk.api.fragments import DEFAULT_BUDGET_BYTES
 from connector.fake_clerk.api.stats import Stats
 from connector.fake_clerk.behaviour.churn import RequestHook
 from connector.fake_clerk.behaviour.faults import Faults
 from connector.fake_clerk.behaviour.ratelimit import RateLimit
+from connector.fake_clerk.behaviour.write_limit import WriteLimit
 from connector.fake_clerk.data.store import Dataset
 
 __all__ = [
@@ -37,6 +40,7 @@ __all__ = [
     "DEFAULT_SECRET_KEY",
     "FakeClerk",
     "RateLimit",  # re-exported: serve() and FakeClerk take one
+    "WriteLimit",
     "serve",
 ]
 
@@ -99,10 +103,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)  # keep the connection usable after a body we ignore
+        body = self.rfile.read(length) if length else b""
         headers = dict(self.headers.items())
-        reply = self.server.app.handle(self.command, self.path, headers)
+        reply = self.server.app.handle(self.command, self.path, headers, body)
         if reply.drop:
             self.close_connection = True
             return
@@ -137,6 +140,7 @@ class FakeClerk:
         host: str = DEFAULT_HOST,
         port: int = 0,
         rate_limit: RateLimit | None = None,
+        write_limit: WriteLimitSetting = "auto",
         cache_bytes: int = DEFAULT_BUDGET_BYTES,
     ) -> None:
         self.dataset = dataset
@@ -148,6 +152,7 @@ class FakeClerk:
             faults=self.faults,
             stats=self.stats,
             rate_limit=rate_limit,
+            write_limit=write_limit,
             cache_bytes=cache_bytes,
         )
         self._address = (host, port)
@@ -173,6 +178,16 @@ class FakeClerk:
     def rate_limit(self, limit: RateLimit | None) -> None:
         """Switch the rate limit on (a fresh window), change it, or off with None."""
         self._app.rate_limit = limit
+
+    @property
+    def write_limit(self) -> WriteLimit | None:
+        """The per-object membership write limit in force."""
+        return self._app.write_limit
+
+    @write_limit.setter
+    def write_limit(self, setting: WriteLimitSetting) -> None:
+        """A `WriteLimit`, None (off), or "auto": `WriteLimit()` while a rate limit is on."""
+        self._app.write_limit = setting
 
     @property
     def hooks(self) -> tuple[RequestHook, ...]:

@@ -2,6 +2,9 @@
 
 Nothing here ever holds a header value: routes are templates (`GET /users/{id}`), not paths, so
 no id, query string or credential ends up in the counters.
+
+Writes (POST, PATCH, DELETE) are counted twice over: `writes` as they arrive, whatever their
+fate, and `applied_writes` once they changed the store (a `lost_reply` write counts as applied).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ class StatsSnapshot:
     connections: int
     api_versions: dict[str, int]
     exceptions: tuple[str, ...] = field(default=())
+    writes: dict[str, int] = field(default_factory=dict)
+    applied_writes: dict[str, int] = field(default_factory=dict)
 
 
 class Stats:
@@ -40,6 +45,8 @@ class Stats:
             self._connections = 0
             self._api_versions: Counter[str] = Counter()
             self._exceptions: list[str] = []
+            self._writes: Counter[str] = Counter()
+            self._applied_writes: Counter[str] = Counter()
 
     def request(self, route: str, api_version: str | None) -> None:
         """Count a request as it arrives (before any fault or limit decides its fate)."""
@@ -47,6 +54,14 @@ class Stats:
             self._total += 1
             self._by_route[route] += 1
             self._api_versions[api_version if api_version is not None else "(none)"] += 1
+
+    def write_received(self, route: str) -> None:
+        with self._lock:
+            self._writes[route] += 1
+
+    def write_applied(self, route: str) -> None:
+        with self._lock:
+            self._applied_writes[route] += 1
 
     def response(self, status: int) -> None:
         with self._lock:
@@ -105,6 +120,18 @@ class Stats:
             return dict(self._api_versions)
 
     @property
+    def writes(self) -> dict[str, int]:
+        """Write requests received per route (`POST /organizations/{id}/memberships`, ...)."""
+        with self._lock:
+            return dict(self._writes)
+
+    @property
+    def applied_writes(self) -> dict[str, int]:
+        """Writes that changed the store, per route (answered or not)."""
+        with self._lock:
+            return dict(self._applied_writes)
+
+    @property
     def exceptions(self) -> tuple[str, ...]:
         with self._lock:
             return tuple(self._exceptions)
@@ -120,4 +147,6 @@ class Stats:
                 connections=self._connections,
                 api_versions=dict(self._api_versions),
                 exceptions=tuple(self._exceptions),
+                writes=dict(self._writes),
+                applied_writes=dict(self._applied_writes),
             )

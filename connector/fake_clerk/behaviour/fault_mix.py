@@ -9,7 +9,7 @@ Before each request, with probability `rate`, one fault drawn from `mix` (weight
 switched on for that request's route with `times=1`, so the arriving request takes it (a
 concurrent request on the same route may take it first; it is still spent exactly once). Paging
 and behaviour faults (ordering, cursor, deep offsets, plan) are not offered: they change what a
-server answers, not whether it fails.
+server answers, not whether it fails. Nor are write faults: reads would never take them.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from types import MappingProxyType
 
 from connector.fake_clerk.behaviour.faults import (
     BEHAVIOUR_KINDS,
+    WRITE_KINDS,
     Fault,
     FaultKind,
     Faults,
@@ -54,8 +55,8 @@ class FaultMix:
     ) -> None:
         if not 0 <= rate <= 1:
             raise ValueError("rate is a probability per request")
-        if any(kind in BEHAVIOUR_KINDS for kind in mix):
-            raise ValueError("paging and behaviour faults are not part of a fault mix")
+        if any(kind in BEHAVIOUR_KINDS or kind in WRITE_KINDS for kind in mix):
+            raise ValueError("paging, behaviour and write faults are not part of a fault mix")
         if any(weight < 0 for weight in mix.values()) or not sum(mix.values()) > 0:
             raise ValueError("mix needs non-negative weights, at least one positive")
         self.faults = faults

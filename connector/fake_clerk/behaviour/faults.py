@@ -32,6 +32,19 @@ Faults that model what real Clerk is allowed to do (the spec promises no more), 
 - `members_filtered_by_user`: `created_at_after`/`created_at_before` on membership lists compare
   the member's user `created_at`, not the membership's (the spec's wording, "users who have been
   created", allows either reading).
+- `minimum_permissions_needed(permission)`: a membership write (PATCH role, DELETE) that would
+  leave the organization with no member holding `permission` (default
+  `org:sys_memberships:manage`) answers 400 `organization_minimum_permissions_needed`, a code in
+  Clerk's error index. Off by default: the spec lists no 400 for those routes and Clerk's docs
+  describe an organization left without such a member as an "invalid state" it can reach. Only
+  refused writes count as hits.
+
+Write faults (membership writes only): `lost_reply(mode)` applies a write that succeeded and
+then loses its answer: `drop` closes the connection without a response (httpx raises
+`RemoteProtocolError`), `stall` holds the answer for `seconds` (a client with a shorter timeout
+raises `ReadTimeout`; a patient one gets the answer). Either way the store has changed. Only
+applied writes count as hits. `drop_connection` and `server_error` on a write path act before
+the write, which is then not applied.
 """
 
 from __future__ import annotations
@@ -58,6 +71,8 @@ class FaultKind(StrEnum):
     DEEP_OFFSETS = "deep_offsets"
     PLAN_LACKS_FEATURE = "plan_lacks_feature"
     MEMBERS_FILTERED_BY_USER = "members_filtered_by_user"
+    MINIMUM_PERMISSIONS = "minimum_permissions"
+    LOST_REPLY = "lost_reply"
 
 
 class MalformedBody(StrEnum):
@@ -72,6 +87,11 @@ class Unordered(StrEnum):
     SHUFFLED = "shuffled"  # a new arbitrary order on every request
     STABLE = "stable"  # one arbitrary order, the same for every request (a heap-ordered table)
     NEWEST_FIRST = "newest_first"  # always -created_at, whatever order_by says
+
+
+class LostReply(StrEnum):
+    DROP = "drop"  # close the connection without answering
+    STALL = "stall"  # answer only after `seconds` (past the client's timeout)
 
 
 class CursorGone(StrEnum):
@@ -96,7 +116,11 @@ BEHAVIOUR_KINDS = frozenset(
         FaultKind.MEMBERS_FILTERED_BY_USER,
     }
 )
+# Faults only membership writes take; not for a FaultMix (it switches faults on per route,
+# reads included).
+WRITE_KINDS = frozenset({FaultKind.MINIMUM_PERMISSIONS, FaultKind.LOST_REPLY})
 PLAN_STATUSES = frozenset({402, 403})
+MANAGE_MEMBERS = "org:sys_memberships:manage"
 
 
 @dataclass
@@ -115,6 +139,8 @@ class Fault:
     order: Unordered = Unordered.SHUFFLED  # unordered
     answer: CursorGone = CursorGone.EMPTY  # cursor_gone
     at_offset: int = 0  # deep_offsets: the first offset that fails
+    permission: str = MANAGE_MEMBERS  # minimum_permissions
+    reply: LostReply = LostReply.DROP  # lost_reply (with `seconds` for a stall)
     hits: int = 0
 
     @property
@@ -422,4 +448,46 @@ class Faults:
         """`created_at_after`/`_before` on membership lists compare the user's created_at."""
         return self.add(
             Fault(FaultKind.MEMBERS_FILTERED_BY_USER, path=path, route=route, times=times)
+        )
+
+    def minimum_permissions_needed(
+        self,
+        permission: str = MANAGE_MEMBERS,
+        *,
+        times: int | None = None,
+        path: str | None = None,
+        route: str | None = None,
+    ) -> Fault:
+        """Refuse (400) a role change or removal that leaves no member holding `permission`."""
+        return self.add(
+            Fault(
+                FaultKind.MINIMUM_PERMISSIONS,
+                path=path,
+                route=route,
+                times=times,
+                permission=permission,
+            )
+        )
+
+    def lost_reply(
+        self,
+        mode: LostReply | str = LostReply.DROP,
+        *,
+        seconds: float = 30.0,
+        times: int | None = None,
+        path: str | None = None,
+        route: str | None = None,
+    ) -> Fault:
+        """Apply a membership write, then lose its answer: `drop` or `stall` for `seconds`."""
+        if seconds < 0:
+            raise ValueError("seconds must not be negative")
+        return self.add(
+            Fault(
+                FaultKind.LOST_REPLY,
+                path=path,
+                route=route,
+                times=times,
+                seconds=seconds,
+                reply=LostReply(mode),
+            )
         )

@@ -12,6 +12,7 @@ import operator
 import random
 import string
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
@@ -95,6 +96,7 @@ class Dataset:
         self._views: dict[tuple[str, str], SortedView] = {}
         self._org_views: dict[tuple[str, str], SortedView] = {}
         self._latest = 0
+        self._last_stamp = 0
         self._ids = random.Random(0x5EED)
         for permission in permissions:
             self._put_unique(self._permissions, permission.key, permission, "permission key")
@@ -215,6 +217,14 @@ class Dataset:
         with self.lock:
             return self._latest + 1000
 
+    def stamp(self) -> int:
+        """The time of a write: the wall clock in milliseconds, but always after every row's
+        `created_at` (within protobuf's range) and every earlier stamp, so each write is newer."""
+        with self.lock:
+            now = time.time_ns() // 1_000_000
+            self._last_stamp = max(now, self._latest + 1, self._last_stamp + 1)
+            return self._last_stamp
+
     def new_id(self, prefix: str) -> str:
         """A fresh id such as `user_…`, unused in this dataset."""
         with self.lock:
@@ -308,11 +318,16 @@ class Dataset:
     def change_role(
         self, membership_id: str, role: str, *, updated_at: int | None = None
     ) -> MembershipRecord:
-        """Give a membership another role key (any key, even one no role has)."""
+        """Give a membership another role key (any key, even one no role has).
+
+        Later reads render the new role's name and permissions (any stale copy is dropped).
+        """
         with self.lock:
             old = self._memberships[membership_id]
             stamp = self.next_created_at() if updated_at is None else updated_at
-            new = replace(old, role=role, updated_at=stamp)
+            new = replace(
+                old, role=role, updated_at=stamp, stale_role_name=None, stale_permissions=None
+            )
             self._memberships[membership_id] = new
             self._changed()
             return new
