@@ -30,6 +30,10 @@ class Query:
         values = self._values.get(name)
         return values[0] if values else None
 
+    def all(self, name: str) -> list[str]:
+        """Every value of an array parameter (`user_id=a&user_id=b`), empty values dropped."""
+        return [value for value in self._values.get(name, []) if value]
+
     def _integer(self, name: str, default: int) -> int:
         raw = self.first(name)
         if raw is None:

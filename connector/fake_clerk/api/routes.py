@@ -23,7 +23,7 @@ from urllib.parse import unquote
 
 from connector.fake_clerk.api import render, writes
 from connector.fake_clerk.api.errors import invalid_param, not_found
-from connector.fake_clerk.api.filters import CreatedAtRange, narrow
+from connector.fake_clerk.api.filters import CreatedAtRange, MemberFilter, narrow
 from connector.fake_clerk.api.fragments import Encoded, FragmentCache, json_array, json_envelope
 from connector.fake_clerk.api.listing import CursorKey, Listing, Shuffled, Sorted, TiesShuffled
 from connector.fake_clerk.api.paging import select
@@ -205,6 +205,7 @@ def list_organization_memberships(dataset: Dataset, request: Request) -> Encoded
     if organization is None:
         raise not_found("organization")
     bounds = CreatedAtRange.from_query(request.query)
+    members = MemberFilter.from_query(request.query)
     by_user = request.fault(FaultKind.MEMBERS_FILTERED_BY_USER) if not bounds.unbounded else None
     time_of = None if by_user is None else partial(_member_created_at, dataset)
     rows, total = _offset_list(
@@ -212,7 +213,7 @@ def list_organization_memberships(dataset: Dataset, request: Request) -> Encoded
         request,
         "memberships",
         lambda field: dataset.organization_view(organization.id, field),
-        lambda view: narrow(view, bounds, time_of),
+        lambda view: members.narrow(narrow(view, bounds, time_of)),
     )
     return Encoded(json_envelope(_memberships_json(dataset, request, rows), total))
 
