@@ -263,3 +263,31 @@ def test_users_count_equals_what_the_list_serves(
     _, client, dataset = api
     listed = walk_users_cursor(client, limit=50, order_by="-created_at")
     assert get_json(client, "/users/count")["total_count"] == len(listed) == len(dataset.users)
+
+
+def test_an_organizations_members_filter_by_user_and_role(
+    api: tuple[FakeClerk, httpx.Client, Dataset],
+) -> None:
+    _fake, client, dataset = api
+    counts: dict[str, int] = {}
+    for membership in dataset.memberships.values():
+        counts[membership.organization_id] = counts.get(membership.organization_id, 0) + 1
+    org_id = max(counts, key=lambda org: counts[org])
+    rows = [m for m in dataset.memberships.values() if m.organization_id == org_id]
+    path = f"/organizations/{org_id}/memberships"
+    some = sorted({m.user_id for m in rows})[:2]
+    picked = get_json(client, path, user_id=some, limit=500)
+    assert sorted(m["public_user_data"]["user_id"] for m in picked["data"]) == some
+    assert picked["total_count"] == 2
+    # `-id` excludes; ids that are no member are ignored.
+    others = get_json(client, path, user_id=[f"-{some[0]}", "user_nobody"], limit=500)
+    assert others["total_count"] == 0  # "user_nobody" is an include filter matching no one
+    excluded = get_json(client, path, user_id=[f"-{some[0]}"], limit=500)
+    assert excluded["total_count"] == len(rows) - 1
+    role = rows[0].role
+    by_role = get_json(client, path, role=[role], limit=500)
+    assert by_role["total_count"] == sum(1 for m in rows if m.role == role)
+    assert {m["role"] for m in by_role["data"]} == {role}
+    too_many = client.get(path, params={"role": [f"r{i}" for i in range(101)]})
+    assert too_many.status_code == 422
+    assert clerk_error(too_many)["meta"]["param_name"] == "role"
