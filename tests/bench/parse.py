@@ -12,12 +12,15 @@ import argparse
 import time
 from collections.abc import Callable
 
-from connector.clerk.client import _MEMBERSHIPS, _USERS
+from connector.clerk.decoding import json_decoder
+from connector.clerk.models import OffsetPage, OrganizationMembership, User
 from connector.fake_clerk.api import render
 from connector.fake_clerk.api.fragments import encode, json_array, json_envelope
 from connector.fake_clerk.data.synthetic import generate
 
 ROWS = 500
+_USERS = json_decoder(list[User])
+_MEMBERSHIPS = json_decoder(OffsetPage[OrganizationMembership])
 
 
 def pages(rows: int = ROWS) -> tuple[bytes, bytes]:
@@ -33,11 +36,11 @@ def pages(rows: int = ROWS) -> tuple[bytes, bytes]:
 
 
 def decode_users(body: bytes) -> int:
-    return len(_USERS.validate_json(body))
+    return len(_USERS.decode(body))
 
 
 def decode_memberships(body: bytes) -> int:
-    return len(_MEMBERSHIPS.validate_json(body).data)
+    return len(_MEMBERSHIPS.decode(body).data)
 
 
 def per_row_us(decode: Callable[[bytes], int], body: bytes, *, loops: int, repeats: int) -> float:
