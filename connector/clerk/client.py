@@ -12,8 +12,10 @@ from typing import TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import SecretStr, TypeAdapter, ValidationError
+import msgspec
+from pydantic import SecretStr
 
+from connector.clerk.decoding import describe_decode_error, json_decoder
 from connector.clerk.errors import ClerkNotFoundError, ClerkResponseError
 from connector.clerk.models import (
     OffsetPage,
@@ -52,19 +54,18 @@ CHECKED_ROLES_TTL_SECONDS = 30.0
 ModelT = TypeVar("ModelT")
 ItemT = TypeVar("ItemT", bound=HasId)
 
-_USER: TypeAdapter[User] = TypeAdapter(User)
-_USERS: TypeAdapter[list[User]] = TypeAdapter(list[User])
-_USER_COUNT: TypeAdapter[TotalCount] = TypeAdapter(TotalCount)
-_ORGANIZATION: TypeAdapter[Organization] = TypeAdapter(Organization)
-_SETTINGS: TypeAdapter[OrganizationSettings] = TypeAdapter(OrganizationSettings)
-_ORGANIZATIONS: TypeAdapter[OffsetPage[Organization]] = TypeAdapter(OffsetPage[Organization])
-_MEMBERSHIP: TypeAdapter[OrganizationMembership] = TypeAdapter(OrganizationMembership)
-_MEMBERSHIPS: TypeAdapter[OffsetPage[OrganizationMembership]] = TypeAdapter(
-    OffsetPage[OrganizationMembership]
-)
-_ROLES: TypeAdapter[OffsetPage[Role]] = TypeAdapter(OffsetPage[Role])
-_PERMISSIONS: TypeAdapter[OffsetPage[Permission]] = TypeAdapter(OffsetPage[Permission])
-_ROLE_SETS: TypeAdapter[OffsetPage[RoleSet]] = TypeAdapter(OffsetPage[RoleSet])
+# One compiled decoder per response type, built once (GET /users is a bare array).
+_USER = json_decoder(User)
+_USERS = json_decoder(list[User])
+_USER_COUNT = json_decoder(TotalCount)
+_ORGANIZATION = json_decoder(Organization)
+_SETTINGS = json_decoder(OrganizationSettings)
+_ORGANIZATIONS = json_decoder(OffsetPage[Organization])
+_MEMBERSHIP = json_decoder(OrganizationMembership)
+_MEMBERSHIPS = json_decoder(OffsetPage[OrganizationMembership])
+_ROLES = json_decoder(OffsetPage[Role])
+_PERMISSIONS = json_decoder(OffsetPage[Permission])
+_ROLE_SETS = json_decoder(OffsetPage[RoleSet])
 
 
 @dataclass(frozen=True)
@@ -362,31 +363,17 @@ class ClerkClient:
 
     def _get(
         self,
-        schema: TypeAdapter[ModelT],
+        decoder: msgspec.json.Decoder[ModelT],
         route: str,
         path: str,
         params: Mapping[str, ParamValue] | None = None,
     ) -> ModelT:
-        return _decode(schema, self._http.get_bytes(route, path, params), route)
+        return _decode(decoder, self._http.get_bytes(route, path, params), route)
 
 
-def _decode(schema: TypeAdapter[ModelT], body: bytes, route: str) -> ModelT:
+def _decode(decoder: msgspec.json.Decoder[ModelT], body: bytes, route: str) -> ModelT:
     try:
-        # Parsing and validating in one pass (pydantic-core) is several times cheaper than
-        # json.loads and then validating, and fields the models do not name are skipped.
-        return schema.validate_json(body)
-    except ValidationError as exc:
-        raise ClerkResponseError(route, detail=_describe_validation_error(exc)) from None
-
-
-def _describe_validation_error(exc: ValidationError) -> str:
-    """Where the body did not match the schema, without echoing any of its values."""
-    errors = exc.errors(include_url=False, include_input=False)
-    first = errors[0]
-    if first["type"] == "json_invalid":
-        return "body is not valid JSON"
-    location = ".".join(str(part) for part in first["loc"]) or "(body)"
-    return (
-        f"body does not match the schema: {len(errors)} error(s), "
-        f"first at {location}: {first['type']}"
-    )
+        # Straight from the bytes into the models; fields they do not name are skipped.
+        return decoder.decode(body)
+    except (msgspec.DecodeError, RecursionError) as exc:  # ValidationError is a DecodeError
+        raise ClerkResponseError(route, detail=describe_decode_error(body, exc)) from None

@@ -26,9 +26,7 @@ def offset_source(rows: list[Row]) -> tuple[list[int], object]:
 
     def fetch(*, limit: int, offset: int) -> OffsetPage[Row]:
         calls.append(offset)
-        return OffsetPage[Row].model_construct(
-            data=rows[offset : offset + limit], total_count=len(rows)
-        )
+        return OffsetPage[Row](data=rows[offset : offset + limit], total_count=len(rows))
 
     return calls, fetch
 
@@ -143,9 +141,7 @@ def test_a_list_shorter_than_its_total_is_repaired_or_fails_loudly() -> None:
     def fetch(*, limit: int, offset: int) -> OffsetPage[Row]:
         calls.append(offset)
         visible = [ROWS[3] if row.id == "r04" and len(calls) <= 3 else row for row in ROWS]
-        return OffsetPage[Row].model_construct(
-            data=visible[offset : offset + limit], total_count=len(ROWS)
-        )
+        return OffsetPage[Row](data=visible[offset : offset + limit], total_count=len(ROWS))
 
     listing = Listing("/rows", offset_walk(fetch, 4, route="/rows"))
     served = [row.id for rows in listing for row in rows]
@@ -157,9 +153,7 @@ def test_a_list_shorter_than_its_total_is_repaired_or_fails_loudly() -> None:
 def test_a_list_that_stays_short_fails_with_the_numbers() -> None:
     def fetch(*, limit: int, offset: int) -> OffsetPage[Row]:
         visible = [ROWS[3] if row.id == "r04" else row for row in ROWS]
-        return OffsetPage[Row].model_construct(
-            data=visible[offset : offset + limit], total_count=len(ROWS)
-        )
+        return OffsetPage[Row](data=visible[offset : offset + limit], total_count=len(ROWS))
 
     listing = Listing("/rows", offset_walk(fetch, 4, route="/rows"))
     with pytest.raises(ListingIncomplete, match="read 9 distinct rows, Clerk reports 10"):

@@ -5,17 +5,24 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import SecretStr
 
 from connector.clerk import ClerkClient
+from connector.clerk.decoding import json_decoder
 
 CANARY_KEY = "sk_test_CANARY_d0NotLeak_7f3a9c"
 API_URL = "https://api.clerk.test/v1"
 
 Handler = Callable[[httpx.Request], httpx.Response]
+T = TypeVar("T")
+
+
+def parse(model: type[T], body: Any) -> T:
+    """`body` as the client decodes a response: JSON bytes through the model's decoder."""
+    return json_decoder(model).decode(json.dumps(body))
 
 
 @dataclass

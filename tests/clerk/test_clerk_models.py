@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from msgspec import ValidationError
 
 from connector.clerk import (
     OffsetPage,
@@ -13,11 +13,13 @@ from connector.clerk import (
     RoleSet,
     User,
 )
+from connector.clerk.models import ClerkModel
 from tests.clerk.clerk_testkit import (
     email_json,
     membership_json,
     organization_json,
     page_json,
+    parse,
     permission_json,
     role_json,
     role_set_item_json,
@@ -90,7 +92,7 @@ def test_user_parses_spec_shaped_body_and_ignores_unknown_fields() -> None:
             }
         ],
     )
-    user = User.model_validate(body)
+    user = parse(User, body)
     assert user.id == "user_1"
     assert user.username == "ada"
     assert user.external_id == "ext-1"
@@ -120,7 +122,7 @@ def test_primary_email_is_joined_by_id_not_position() -> None:
             email_json("idn_b", "primary@example.com", status="unverified"),
         ],
     )
-    user = User.model_validate(body)
+    user = parse(User, body)
     assert user.primary_email is not None
     assert user.primary_email.email_address == "primary@example.com"
 
@@ -128,7 +130,7 @@ def test_primary_email_is_joined_by_id_not_position() -> None:
 @pytest.mark.parametrize("primary_id", [None, "idn_missing"])
 def test_primary_email_absent_when_id_is_null_or_dangling(primary_id: str | None) -> None:
     body = user_json("user_1", primary_email_address_id=primary_id)
-    assert User.model_validate(body).primary_email is None
+    assert parse(User, body).primary_email is None
 
 
 def test_user_tolerates_null_and_absent_optional_fields() -> None:
@@ -140,7 +142,7 @@ def test_user_tolerates_null_and_absent_optional_fields() -> None:
         "banned": None,
         "primary_email_address_id": None,
     }
-    user = User.model_validate(body)
+    user = parse(User, body)
     assert user.email_addresses == []
     assert user.external_accounts == []
     assert user.passkeys == []
@@ -155,34 +157,33 @@ def test_user_without_required_field_is_rejected(missing: str) -> None:
     body = user_json("user_1")
     del body[missing]
     with pytest.raises(ValidationError):
-        User.model_validate(body)
+        parse(User, body)
 
 
 def test_models_are_frozen() -> None:
-    user = User.model_validate(user_json("user_1"))
-    with pytest.raises(ValidationError):
+    user = parse(User, user_json("user_1"))
+    with pytest.raises(AttributeError):
         user.banned = True  # type: ignore[misc]
 
 
 def test_members_count_absent_is_none_not_zero() -> None:
-    without = Organization.model_validate(organization_json("org_1"))
-    with_zero = Organization.model_validate(organization_json("org_2", members_count=0))
-    with_some = Organization.model_validate(organization_json("org_3", members_count=7))
+    without = parse(Organization, organization_json("org_1"))
+    with_zero = parse(Organization, organization_json("org_2", members_count=0))
+    with_some = parse(Organization, organization_json("org_3", members_count=7))
     assert without.members_count is None
     assert with_zero.members_count == 0
     assert with_some.members_count == 7
     assert without.role_set_key is None
     assert (
-        Organization.model_validate(
-            organization_json("org_4", role_set_key="role_set:eng")
-        ).role_set_key
+        parse(Organization, organization_json("org_4", role_set_key="role_set:eng")).role_set_key
         == "role_set:eng"
     )
 
 
 def test_membership_parses_and_exposes_user_id() -> None:
-    membership = OrganizationMembership.model_validate(
-        membership_json("orgmem_1", org_id="org_9", user_id="user_7", role="org:admin")
+    membership = parse(
+        OrganizationMembership,
+        membership_json("orgmem_1", org_id="org_9", user_id="user_7", role="org:admin"),
     )
     assert membership.user_id == "user_7"
     assert membership.role == "org:admin"
@@ -194,12 +195,13 @@ def test_membership_parses_and_exposes_user_id() -> None:
 def test_membership_without_public_user_data_has_no_user_id() -> None:
     body = membership_json("orgmem_1")
     del body["public_user_data"]
-    membership = OrganizationMembership.model_validate(body)
+    membership = parse(OrganizationMembership, body)
     assert membership.user_id is None
 
 
 def test_role_embeds_full_permissions() -> None:
-    role = Role.model_validate(
+    role = parse(
+        Role,
         role_json(
             "role_1",
             "org:admin",
@@ -207,7 +209,7 @@ def test_role_embeds_full_permissions() -> None:
                 permission_json("perm_1", "org:sys_memberships:manage"),
                 permission_json("perm_2", "org:app:read"),
             ],
-        )
+        ),
     )
     assert role.is_creator_eligible is True
     assert [p.key for p in role.permissions] == ["org:sys_memberships:manage", "org:app:read"]
@@ -233,14 +235,15 @@ def test_role_set_lists_its_roles_by_key_and_type() -> None:
         "created_at": 1,
         "updated_at": 2,
     }
-    role_set = RoleSet.model_validate(body)
+    role_set = parse(RoleSet, body)
     assert [r.key for r in role_set.roles] == ["org:admin", "org:member"]
     assert role_set.type == "initial"
-    assert RoleSet.model_validate({**body, "roles": None}).roles == []
+    assert parse(RoleSet, {**body, "roles": None}).roles == []
 
 
 def test_organization_settings() -> None:
-    settings = OrganizationSettings.model_validate(
+    settings = parse(
+        OrganizationSettings,
         {
             "object": "organization_settings",
             "enabled": True,
@@ -251,21 +254,19 @@ def test_organization_settings() -> None:
             "admin_delete_enabled": True,
             "domains_default_role": "org:member",
             "initial_role_set_key": None,
-        }
+        },
     )
     assert settings.initial_role_set_key is None
-    named = OrganizationSettings.model_validate({"initial_role_set_key": "role_set:eng"})
+    named = parse(OrganizationSettings, {"initial_role_set_key": "role_set:eng"})
     assert named.initial_role_set_key == "role_set:eng"
 
 
 def test_offset_page_is_generic() -> None:
-    page = OffsetPage[Organization].model_validate(
-        page_json([organization_json("org_1")], total_count=42)
-    )
+    page = parse(OffsetPage[Organization], page_json([organization_json("org_1")], total_count=42))
     assert page.total_count == 42
     assert isinstance(page.data[0], Organization)
     with pytest.raises(ValidationError):
-        OffsetPage[Organization].model_validate({"data": [{"id": "org_1"}], "total_count": 1})
+        parse(OffsetPage[Organization], {"data": [{"id": "org_1"}], "total_count": 1})
 
 
 @pytest.mark.parametrize(
@@ -283,7 +284,7 @@ def test_offset_page_is_generic() -> None:
 def test_email_verification_status(verification: object, verified: bool) -> None:
     body = user_json("user_1", email_addresses=[{**email_json("idn_1", "a@example.com")}])
     body["email_addresses"][0]["verification"] = verification
-    (email,) = User.model_validate(body).email_addresses
+    (email,) = parse(User, body).email_addresses
     assert email.verified is verified
 
 
@@ -298,11 +299,11 @@ def test_email_verification_status(verification: object, verified: bool) -> None
 )
 @pytest.mark.parametrize("bad_id", ["", "x" * 257, "é" * 129])
 def test_an_id_the_protocol_cannot_carry_is_rejected(
-    model: type[BaseModel], body: dict[str, object], bad_id: str
+    model: type[ClerkModel], body: dict[str, object], bad_id: str
 ) -> None:
     # Schema-valid, but as a protocol id it would be empty or push a grant id past 1024 bytes;
     # the read fails loudly rather than emitting a cut (possibly colliding) id.
     with pytest.raises(ValidationError):
-        model.model_validate({**body, "id": bad_id})
-    fits = model.model_validate({**body, "id": "é" * 128})  # 256 bytes: fits
+        parse(model, {**body, "id": bad_id})
+    fits = parse(model, {**body, "id": "é" * 128})  # 256 bytes: fits
     assert getattr(fits, "id") == "é" * 128  # noqa: B009

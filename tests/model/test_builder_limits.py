@@ -17,6 +17,7 @@ from connector.clerk import Organization, OrganizationMembership, Permission, Ro
 from tests.clerk.clerk_testkit import (
     membership_json,
     organization_json,
+    parse,
     permission_json,
     role_json,
 )
@@ -38,23 +39,24 @@ def instance(
     role: dict[str, Any] | None = None,
     permission: dict[str, Any] | None = None,
 ) -> StaticClerk:
-    perm = Permission.model_validate(
-        {**permission_json("perm_1", "org:app:read"), **(permission or {})}
-    )
-    admin = Role.model_validate(
+    perm = parse(Permission, {**permission_json("perm_1", "org:app:read"), **(permission or {})})
+    admin = parse(
+        Role,
         {
             **role_json("role_1", "org:admin", [permission_json("perm_1", "org:app:read")]),
             **(role or {}),
-        }
+        },
     )
     return StaticClerk(
-        organizations=[Organization.model_validate({**organization_json("org_1"), **(org or {})})],
+        organizations=[parse(Organization, {**organization_json("org_1"), **(org or {})})],
         memberships=[
-            OrganizationMembership.model_validate(
-                membership_json("orgmem_1", org_id="org_1", user_id="user_1", role="org:admin")
+            parse(
+                OrganizationMembership,
+                membership_json("orgmem_1", org_id="org_1", user_id="user_1", role="org:admin"),
             ),
-            OrganizationMembership.model_validate(
-                membership_json("orgmem_2", org_id="org_1", user_id="user_2", role="org:ghost")
+            parse(
+                OrganizationMembership,
+                membership_json("orgmem_2", org_id="org_1", user_id="user_2", role="org:ghost"),
             ),
         ],
         roles=[admin],

@@ -4,16 +4,18 @@ from typing import Any
 
 from connector.clerk import Permission, Role, RoleSet
 from connector.model.catalog import RoleCatalog
+from tests.clerk.clerk_testkit import parse
 
 
 def role(role_id: str, key: str, *perms: str) -> Role:
-    return Role.model_validate(
+    return parse(
+        Role,
         {
             "id": role_id,
             "key": key,
             "name": key,
             "permissions": [{"id": f"perm_{p}", "key": p} for p in perms],
-        }
+        },
     )
 
 
@@ -23,7 +25,7 @@ def role_set(key: str, *role_keys: str) -> RoleSet:
         "key": key,
         "roles": [{"id": f"x_{k}", "key": k} for k in role_keys],
     }
-    return RoleSet.model_validate(body)
+    return parse(RoleSet, body)
 
 
 ADMIN = role("role_1", "org:admin", "org:sys_memberships:manage", "org:invoices:read")
@@ -31,7 +33,7 @@ MEMBER = role("role_2", "org:member", "org:invoices:read")
 LEGACY = role("role_3", "admin", "org:sys_memberships:manage")
 CATALOG = RoleCatalog(
     roles=(ADMIN, MEMBER, LEGACY),
-    permissions=(Permission.model_validate({"id": "perm_x", "key": "org:invoices:read"}),),
+    permissions=(parse(Permission, {"id": "perm_x", "key": "org:invoices:read"}),),
     role_sets=(role_set("default", "org:admin", "org:member"), role_set("legacy", "admin")),
     initial_role_set_key="default",
 )

@@ -9,6 +9,7 @@ from connector.c1.protocol import reset_adjustments, resource_pb, traits, unpack
 from connector.c1.rules import violations
 from connector.clerk import User
 from connector.model.users import user_resource
+from tests.clerk.clerk_testkit import parse
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +25,7 @@ def email(email_id: str, address: str, status: str | None = "verified") -> dict[
 def make_user(**fields: Any) -> User:
     base: dict[str, Any] = {"id": "user_1", "created_at": 1_700_000_000_000}
     base.update(fields)
-    return User.model_validate(base)
+    return parse(User, base)
 
 
 def trait_of(res: resource_pb.Resource) -> traits.UserTrait:

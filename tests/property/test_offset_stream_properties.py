@@ -32,7 +32,7 @@ class Row:
 
 
 def rows_page(data: list[Row], total_count: int) -> OffsetPage[Row]:
-    return OffsetPage[Row].model_construct(data=data, total_count=total_count)
+    return OffsetPage[Row](data=data, total_count=total_count)
 
 
 @dataclass

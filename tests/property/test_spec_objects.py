@@ -2,10 +2,10 @@
 message it builds from them passes every validation rule of the platform.
 
 The objects come from the component schemas of the spec kept in tests/data (see
-`openapi_schemas`), parsed the way the client parses Clerk's bodies (`validate_json`), and are
-fed to every builder: resource types, user / organization / role / permission resources, the
-member, role and permission entitlements, and the grants, all through the builders' public
-entry points. `protocol_rules.violations` then checks each message.
+`openapi_schemas`), parsed the way the client parses Clerk's bodies (JSON bytes through its
+msgspec decoders), and are fed to every builder: resource types, user / organization / role /
+permission resources, the member, role and permission entitlements, and the grants, all through
+the builders' public entry points. `protocol_rules.violations` then checks each message.
 
 Narrowings of the spec, each for a stated reason:
 - object ids are 1-64 characters: the models reject ids a protocol id cannot carry (empty, or
@@ -31,7 +31,7 @@ import jsonschema
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import TypeAdapter
+from msgspec.json import Decoder
 
 from connector.c1 import ids
 from connector.c1.protocol import traits, unpack_all
@@ -46,6 +46,7 @@ from connector.clerk import (
     RoleSet,
     User,
 )
+from connector.clerk.decoding import json_decoder
 from connector.clerk.models import TotalCount
 from connector.model import types
 from connector.model.context import AccessNotAttributable
@@ -80,14 +81,14 @@ NARROWED = {
 }
 GENERATE = Generator(NARROWED)
 
-PARSERS: dict[str, TypeAdapter[Any]] = {
-    "Organizations": TypeAdapter(OffsetPage[Organization]),
-    "OrganizationMemberships": TypeAdapter(OffsetPage[OrganizationMembership]),
-    "Roles": TypeAdapter(OffsetPage[Role]),
-    "Permissions": TypeAdapter(OffsetPage[Permission]),
-    "RoleSets": TypeAdapter(OffsetPage[RoleSet]),
-    "TotalCount": TypeAdapter(TotalCount),
-    "OrganizationSettings": TypeAdapter(OrganizationSettings),
+PARSERS: dict[str, Decoder[Any]] = {
+    "Organizations": json_decoder(OffsetPage[Organization]),
+    "OrganizationMemberships": json_decoder(OffsetPage[OrganizationMembership]),
+    "Roles": json_decoder(OffsetPage[Role]),
+    "Permissions": json_decoder(OffsetPage[Permission]),
+    "RoleSets": json_decoder(OffsetPage[RoleSet]),
+    "TotalCount": json_decoder(TotalCount),
+    "OrganizationSettings": json_decoder(OrganizationSettings),
 }
 
 
@@ -102,8 +103,8 @@ def assert_schema_valid(name: str, value: Any) -> None:
     assert not errors, f"{name}: {errors[0].message} at {list(errors[0].absolute_path)}"
 
 
-def parse(adapter: TypeAdapter[Any], value: Any) -> Any:
-    return adapter.validate_json(json.dumps(value))  # as the client parses a body
+def parse(decoder: Decoder[Any], value: Any) -> Any:
+    return decoder.decode(json.dumps(value))  # as the client parses a body
 
 
 def test_the_spec_copy_is_unmodified() -> None:
@@ -136,7 +137,7 @@ def users(draw: st.DrawFn) -> User:
     raw = copy.deepcopy(draw(GENERATE.objects("User")))
     wire_user(draw, raw)
     assert_schema_valid("User", raw)
-    parsed: list[User] = parse(TypeAdapter(list[User]), [raw])  # GET /users: a bare array
+    parsed: list[User] = parse(json_decoder(list[User]), [raw])  # GET /users: a bare array
     return parsed[0]
 
 
@@ -199,13 +200,13 @@ def instances(draw: st.DrawFn) -> StaticClerk:
         for value in values:
             assert_schema_valid(name, value)
     return StaticClerk(
-        organizations=[parse(TypeAdapter(Organization), v) for v in raw["Organization"]],
+        organizations=[parse(json_decoder(Organization), v) for v in raw["Organization"]],
         memberships=[
-            parse(TypeAdapter(OrganizationMembership), v) for v in raw["OrganizationMembership"]
+            parse(json_decoder(OrganizationMembership), v) for v in raw["OrganizationMembership"]
         ],
-        roles=[parse(TypeAdapter(Role), v) for v in raw["Role"]],
-        permissions=[parse(TypeAdapter(Permission), v) for v in raw["Permission"]],
-        role_sets=[parse(TypeAdapter(RoleSet), v) for v in raw["RoleSet"]],
+        roles=[parse(json_decoder(Role), v) for v in raw["Role"]],
+        permissions=[parse(json_decoder(Permission), v) for v in raw["Permission"]],
+        role_sets=[parse(json_decoder(RoleSet), v) for v in raw["RoleSet"]],
     )
 
 
