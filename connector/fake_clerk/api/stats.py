@@ -21,6 +21,8 @@ class StatsSnapshot:
     connections: int
     api_versions: dict[str, int]
     exceptions: tuple[str, ...] = field(default=())
+    # The most requests the fake was serving at one moment (arrival to response sent).
+    peak_in_flight: int = 0
 
 
 class Stats:
@@ -40,6 +42,8 @@ class Stats:
             self._connections = 0
             self._api_versions: Counter[str] = Counter()
             self._exceptions: list[str] = []
+            self._in_flight = 0
+            self._peak_in_flight = 0
 
     def request(self, route: str, api_version: str | None) -> None:
         """Count a request as it arrives (before any fault or limit decides its fate)."""
@@ -47,6 +51,16 @@ class Stats:
             self._total += 1
             self._by_route[route] += 1
             self._api_versions[api_version if api_version is not None else "(none)"] += 1
+
+    def began(self) -> None:
+        """A request is being served (from its arrival until its response is sent)."""
+        with self._lock:
+            self._in_flight += 1
+            self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
+
+    def ended(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
 
     def response(self, status: int) -> None:
         with self._lock:
@@ -99,6 +113,12 @@ class Stats:
             return self._connections
 
     @property
+    def peak_in_flight(self) -> int:
+        """The most requests served at one moment: 1 when requests never overlapped."""
+        with self._lock:
+            return self._peak_in_flight
+
+    @property
     def api_versions(self) -> dict[str, int]:
         """Requests per `Clerk-API-Version` header value (`(none)` when absent)."""
         with self._lock:
@@ -120,4 +140,5 @@ class Stats:
                 connections=self._connections,
                 api_versions=dict(self._api_versions),
                 exceptions=tuple(self._exceptions),
+                peak_in_flight=self._peak_in_flight,
             )
