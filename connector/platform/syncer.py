@@ -62,6 +62,8 @@ class SyncResult:
     grants: list[grant_pb.Grant] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
+    # Seconds each attempt of each RPC kind took (Validate, ListGrants, ...): the driver's view.
+    rpc_seconds: dict[str, list[float]] = field(default_factory=dict)
     # The connector's own report from Cleanup: completeness evidence per listing, and events.
     report: dict[str, Any] = field(default_factory=dict)
 
@@ -323,11 +325,17 @@ class _Caller:
             seen.add(token)
 
     def _retrying(self, name: str, attempt: Callable[[], Resp]) -> Resp:
+        kind = name.split("(")[0]
+        times = self.result.rpc_seconds.setdefault(kind, [])
         for tries in range(1, MAX_UNAVAILABLE_RETRIES + 1):
-            self.result.calls[name.split("(")[0]] += 1
+            self.result.calls[kind] += 1
+            started = time.perf_counter()
             try:
-                return attempt()
+                response = attempt()
+                times.append(time.perf_counter() - started)
+                return response
             except grpc.RpcError as exc:
+                times.append(time.perf_counter() - started)
                 code = exc.code()
                 message = exc.details()
                 if code is grpc.StatusCode.NOT_FOUND and name != "Validate":
