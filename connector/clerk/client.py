@@ -15,6 +15,7 @@ import httpx
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from connector.clerk.errors import ClerkNotFoundError, ClerkResponseError
+from connector.clerk.inflight import InFlightWindow
 from connector.clerk.models import (
     OffsetPage,
     Organization,
@@ -42,8 +43,6 @@ from connector.clerk.ratelimit import InstanceKind, RequestBudget, instance_kind
 from connector.clerk.transport import ClerkHttp, ClientStats, ParamValue
 
 ASCENDING = "+created_at"
-# Requests one offset listing keeps in flight (all still wait on the shared rate budget).
-DEFAULT_CONCURRENCY = 4
 # How long the roles page read by a credential check stands in for a fresh read: a platform
 # sync calls Validate and starts listing within a second or two.
 CHECKED_ROLES_TTL_SECONDS = 30.0
@@ -138,6 +137,10 @@ class ClerkClient:
             jitter=jitter,
         )
         self.stats: ClientStats = self._http.stats
+        # Pages one offset listing keeps in flight: sized from the budget and the response
+        # times measured here (all still wait on the shared budget).
+        self.window = InFlightWindow(self.budget)
+        self.stats.subscribe(self.window.observe)
         # Told the completeness evidence of every listing (the server sets it to its metrics).
         self.on_evidence: EvidenceObserver = ignore_evidence
 
@@ -267,13 +270,10 @@ class ClerkClient:
     def instance_memberships_listing(
         self, on_evidence: EvidenceObserver | None = None
     ) -> Listing[OrganizationMembership]:
-        """Every membership of the instance, a few pages in flight."""
+        """Every membership of the instance, enough pages in flight to fill the budget."""
         route = "/organization_memberships"
         walk = offset_walk(
-            self.instance_memberships_page,
-            self._page_size,
-            route=route,
-            window=DEFAULT_CONCURRENCY,
+            self.instance_memberships_page, self._page_size, route=route, window=self.window
         )
         return Listing(route, walk, on_evidence=self._observers(on_evidence))
 
@@ -337,7 +337,7 @@ class ClerkClient:
         pages = iter_offset_pages(
             fetch,
             self._page_size,
-            window=DEFAULT_CONCURRENCY,
+            window=self.window,
             route=route,
             on_evidence=self._observers(on_evidence),
         )

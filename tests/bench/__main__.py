@@ -339,7 +339,7 @@ def table(rows: list[Row]) -> str:
 
 
 def targets(rows: list[Row]) -> str:
-    """The targets (issues 4 and 14), each with the rows it is judged on and whether they meet it."""
+    """The targets of issues 4 and 14, each with the rows it is judged on and its verdict."""
 
     def verdict(name: str, judged: list[Row], ok: bool, figures: str) -> str:
         if not judged:
