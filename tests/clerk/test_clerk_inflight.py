@@ -6,7 +6,13 @@ import pytest
 from pydantic import SecretStr
 
 from connector.clerk import ClerkClient
-from connector.clerk.inflight import MAX_WINDOW, MIN_WINDOW, InFlightWindow, window_for
+from connector.clerk.inflight import (
+    MAX_WINDOW,
+    MIN_WINDOW,
+    RECENT,
+    InFlightWindow,
+    window_for,
+)
 from connector.clerk.ratelimit import RequestBudget
 from connector.clerk.transport import RequestEvent
 from connector.fake_clerk import FakeClerk, Latency, RateLimit, generate
@@ -28,7 +34,7 @@ def test_the_production_budget_at_250_ms_keeps_about_thirteen_in_flight() -> Non
         (50, 0.0, MIN_WINDOW),  # a near fake: the old fixed window
         (5, 0.25, MIN_WINDOW),  # the development budget needs few
         (50, 0.1, 8),  # ceil(50 x 0.1 x 1.25) + 1
-        (50, 10.0, MAX_WINDOW),  # a stalled server: memory stays bounded
+        (50, 10.0, MAX_WINDOW),  # a very distant server: memory stays bounded
     ],
 )
 def test_window_for_is_bounded_littles_law(rate: float, seconds: float, expected: int) -> None:
@@ -47,9 +53,19 @@ def test_the_window_follows_measured_response_times() -> None:
     assert window() == MIN_WINDOW  # nothing measured yet
     window.observe(_event(0.25))
     assert window() == 17
-    for _ in range(50):  # the region got close: the average moves down, so does the window
+    for _ in range(RECENT):  # the region got close: the window follows it down
         window.observe(_event(0.01))
     assert window() == MIN_WINDOW
+
+
+def test_queueing_behind_our_own_requests_does_not_widen_the_window() -> None:
+    """Slow answers among fast ones are time spent queued, not distance: the round trip is the
+    fastest recent attempt, so a busy server does not feed the window its own queue."""
+    window = InFlightWindow(RequestBudget(500, 10.0))
+    for seconds in [0.01, 0.4, 0.5, 0.6, 0.45] * 3:
+        window.observe(_event(seconds))
+    assert window() == MIN_WINDOW
+    assert window.seconds_per_request == pytest.approx(0.01)
 
 
 def test_failed_attempts_do_not_move_the_average() -> None:
