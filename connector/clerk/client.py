@@ -15,7 +15,7 @@ import httpx
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from connector.clerk.errors import ClerkNotFoundError, ClerkResponseError
-from connector.clerk.inflight import InFlightWindow
+from connector.clerk.inflight import MAX_WINDOW, MIN_WINDOW, InFlightWindow
 from connector.clerk.models import (
     OffsetPage,
     Organization,
@@ -111,6 +111,7 @@ class ClerkClient:
         http2: bool = False,
         page_size: int = MAX_PAGE_SIZE,
         budget: RequestBudget | None = None,
+        adaptive_window: bool = False,
     ) -> None:
         if not 2 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 2 and {MAX_PAGE_SIZE}")
@@ -137,9 +138,13 @@ class ClerkClient:
             jitter=jitter,
         )
         self.stats: ClientStats = self._http.stats
-        # Pages one offset listing keeps in flight: sized from the budget and the response
-        # times measured here (all still wait on the shared budget).
-        self.window = InFlightWindow(self.budget)
+        # Pages one offset listing keeps in flight (all still wait on the shared budget): with
+        # `adaptive_window`, sized from the budget and the response times measured here; else
+        # the fixed 4. Off by default: with wider windows, a row was lost under churn with ties
+        # reordered (tests/e2e/test_clerk_traps.py, intermittently) -- not yet understood.
+        self.window = InFlightWindow(
+            self.budget, maximum=MAX_WINDOW if adaptive_window else MIN_WINDOW
+        )
         self.stats.subscribe(self.window.observe)
         # Told the completeness evidence of every listing (the server sets it to its metrics).
         self.on_evidence: EvidenceObserver = ignore_evidence

@@ -84,7 +84,9 @@ def test_memberships_against_a_distant_fake_keep_more_than_four_in_flight() -> N
     limit = RateLimit(requests=1000, per_seconds=10.0)
     with FakeClerk(data, rate_limit=limit, latency=Latency(milliseconds=100)) as fake:
         budget = RequestBudget(500, 10.0)
-        with ClerkClient(fake.url, SecretStr(fake.secret_key), budget=budget, page_size=50) as c:
+        with ClerkClient(
+            fake.url, SecretStr(fake.secret_key), budget=budget, page_size=50, adaptive_window=True
+        ) as c:
             listed = [m.id for batch in c.instance_memberships_listing() for m in batch]
             assert c.window() > MIN_WINDOW
         stats = fake.stats.snapshot()
@@ -94,3 +96,10 @@ def test_memberships_against_a_distant_fake_keep_more_than_four_in_flight() -> N
     pages = stats.by_route["GET /organization_memberships"]
     # Pages overlap by two rows: 1500 rows in steps of 48, and no read-ahead past the total.
     assert pages <= -(-1500 // 48) + 1
+
+
+def test_the_client_keeps_the_fixed_four_unless_adaptive() -> None:
+    budget = RequestBudget(500, 10.0)
+    with ClerkClient("http://127.0.0.1:9/v1", SecretStr("sk_live_x"), budget=budget) as fixed:
+        fixed.window.observe(_event(0.25))
+        assert fixed.window() == MIN_WINDOW
