@@ -101,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     fake.add_argument("--memberships", type=int, default=3000, help="with --dataset generated")
     fake.add_argument("--secret-key", default="sk_test_fake_clerk", help="the key it accepts")
     fake.add_argument("--rate-limit", type=int, default=0, help="requests per 10 s (0: off)")
+    fake.add_argument(
+        "--latency-ms", type=float, default=0.0, help="delay every response this long (0: off)"
+    )
     fake.set_defaults(run=_fake_clerk)
 
     check = commands.add_parser("health", help="ask a running server's gRPC health service")
@@ -385,7 +388,7 @@ def _counts_table(counts: dict[str, dict[str, int]]) -> str:
 
 
 def _fake_clerk(args: argparse.Namespace) -> int:
-    from connector.fake_clerk import RateLimit, serve
+    from connector.fake_clerk import Latency, RateLimit, serve
     from connector.fake_clerk import data as datasets
 
     configure_logging(LogLevel.INFO, LogFormat.AUTO)
@@ -397,7 +400,15 @@ def _fake_clerk(args: argparse.Namespace) -> int:
         data = datasets.demo() if args.dataset == "demo" else datasets.awkward()
     rate_limit = RateLimit(requests=args.rate_limit, per_seconds=10.0) if args.rate_limit else None
     print(f"fake Clerk at http://{args.host}:{args.port}/v1", flush=True)
-    serve(data, host=args.host, port=args.port, secret_key=args.secret_key, rate_limit=rate_limit)
+    latency = Latency(milliseconds=args.latency_ms) if args.latency_ms else None
+    serve(
+        data,
+        host=args.host,
+        port=args.port,
+        secret_key=args.secret_key,
+        rate_limit=rate_limit,
+        latency=latency,
+    )
     return EXIT_OK
 
 

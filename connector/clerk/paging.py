@@ -23,7 +23,8 @@ How one pass reads the list is a `Walk`:
   (every later row moved left), so it steps back, 4 rows first and fourfold more each time,
   until the pages join; rows created during the pass sort last and are read at the end. With
   `window` > 1 it keeps up to `window` pages in flight, at the offsets it will reach if no row
-  moves; after a step back they are discarded.
+  moves; after a step back they are discarded. `window` may be a callable asked before each
+  read-ahead (the client's `InFlightWindow`, sized from the budget and measured latency).
 - `users_walk` (`GET /users`): oldest first, each page asking for the users created at or after
   the last one read (`created_at_after`), so no cursor naming a deleted user can strand it;
   `starting_after` only inside an instant that fills a page.
@@ -65,6 +66,12 @@ class HasCreatedAt(HasId, Protocol):
 
 ItemT = TypeVar("ItemT", bound=HasId)
 UserT = TypeVar("UserT", bound=HasCreatedAt)
+
+# Pages to keep in flight: a number, or a callable asked each time the walk reads ahead.
+Window = int | Callable[[], int]
+# Threads of a read-ahead whose window varies (made only as pages are asked for, so no more
+# than the largest window it was given).
+_VARIABLE_WINDOW_THREADS = 64
 
 
 class Totals:
@@ -242,13 +249,14 @@ class _Lookahead(Generic[ItemT]):
     """Pages requested ahead of the walk, by offset; without a window, plain blocking reads."""
 
     def __init__(
-        self, fetch_page: OffsetPageFetcher[ItemT], page_size: int, window: int, totals: Totals
+        self, fetch_page: OffsetPageFetcher[ItemT], page_size: int, window: Window, totals: Totals
     ) -> None:
         self._fetch = fetch_page
         self._page_size = page_size
         self._window = window
         self._totals = totals
-        self._pool = ThreadPoolExecutor(window, "offset-lookahead") if window > 1 else None
+        threads = _VARIABLE_WINDOW_THREADS if callable(window) else window
+        self._pool = ThreadPoolExecutor(threads, "offset-lookahead") if threads > 1 else None
         self._pending: dict[int, Future[OffsetPage[ItemT]]] = {}
 
     def get(self, offset: int) -> OffsetPage[ItemT]:
@@ -265,9 +273,10 @@ class _Lookahead(Generic[ItemT]):
         if self._pending and offset not in self._pending:
             self.discard()  # planned for a step the walk did not take (ties moved the overlap)
         step = self._page_size - _overlap(self._page_size)
+        window = self._window() if callable(self._window) else self._window
         # The walk reads offset o only if the page before it (at o - step) ended before the
         # total, that is while o < total_count - 1.
-        for position in range(offset, total_count - 1, step)[: self._window]:
+        for position in range(offset, total_count - 1, step)[: max(1, window)]:
             if position not in self._pending:
                 self._totals.requests += 1
                 self._pending[position] = self._pool.submit(
@@ -300,7 +309,7 @@ def offset_walk(
     route: str,
     max_pages: int = DEFAULT_MAX_PAGES,
     max_rewinds: int = DEFAULT_MAX_REWINDS,
-    window: int = 1,
+    window: Window = 1,
 ) -> Walk[ItemT]:
     """One pass of a `limit`/`offset` list (see the module docstring).
 
@@ -309,7 +318,7 @@ def offset_walk(
     `offset`), after `max_rewinds` step-backs in a row, or after `max_pages` requests.
     """
     check_page_size(page_size)
-    if window < 1:
+    if not callable(window) and window < 1:
         raise ValueError("window must be at least 1")
 
     def walk(totals: Totals, read: AbstractSet[str]) -> Generator[Sequence[ItemT], None, None]:
@@ -440,7 +449,7 @@ def iter_offset_pages(
     route: str,
     max_pages: int = DEFAULT_MAX_PAGES,
     max_rewinds: int = DEFAULT_MAX_REWINDS,
-    window: int = 1,
+    window: Window = 1,
     on_evidence: EvidenceObserver = ignore_evidence,
 ) -> Iterator[list[ItemT]]:
     """Every row of an offset list, a batch per request, each once (a `Listing`)."""

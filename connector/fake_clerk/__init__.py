@@ -26,6 +26,8 @@ Clerk as it is allowed to behave (the spec promises no more); each mode is seede
   `/organizations/{id}/memberships`; `fake.faults.members_filtered_by_user()` for the other
   reading of the spec on memberships;
 - values a client chokes on: `traps()` (see `trap_samples`), or `generate(..., trap_rate=0.05)`;
+- a distant region: `fake.latency = Latency(milliseconds=250)` delays every response (concurrent
+  requests side by side; `fake.stats.peak_in_flight` shows how many overlapped);
 - a role renamed mid-sync: `fake.hooks = [Trigger(lambda: fake.dataset.rename_role("org:member",
   new_key="org:associate"), route="GET /organization_memberships")]`;
 - the per-object write limit (429 with Retry-After): `FakeClerk(..., write_limit=WriteLimit(10,
@@ -58,6 +60,7 @@ from connector.fake_clerk.behaviour.faults import (
     MalformedBody,
     Unordered,
 )
+from connector.fake_clerk.behaviour.latency import Latency
 from connector.fake_clerk.behaviour.ratelimit import RateLimit
 from connector.fake_clerk.behaviour.trigger import Trigger
 from connector.fake_clerk.behaviour.write_limit import WriteLimit, WriteScope
@@ -79,6 +82,7 @@ __all__ = [
     "FaultMix",
     "Faults",
     "Hit",
+    "Latency",
     "LostReply",
     "MalformedBody",
     "Mutation",

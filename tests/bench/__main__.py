@@ -11,7 +11,12 @@ Figures per case:
 - wall: Validate to the end of Cleanup; rate bound: requests / the connector's budget
   (share x the key's documented limit: 50 or 500 requests per 10 s with the default share);
 - 429s the fake answered; server CPU seconds during the sync and per emitted object
-  (resources + entitlements + grants); the server's peak RSS (VmHWM).
+  (resources + entitlements + grants); the server's peak RSS (VmHWM);
+- the driver's own CPU seconds, and per RPC kind its count, mean and p95 time as the driver saw
+  it (when the driver is the limit, these show it);
+- with `--latency-ms` (default 250), the latency scenario: the `--latency-sizes` (default L) at
+  the production rate again, every Clerk response delayed that long (rows marked `+250 ms`);
+  the fake's peak of requests in flight shows how many reads the connector kept going.
 """
 
 from __future__ import annotations
@@ -71,8 +76,37 @@ RATES = {
 }
 
 
+@dataclass(frozen=True)
+class Case:
+    size: Size
+    rate: Rate
+    latency_ms: float = 0.0
+
+    @property
+    def label(self) -> str:
+        mark = f" +{self.latency_ms:g} ms" if self.latency_ms else ""
+        return f"{self.size.name}/{self.rate.name}{mark}"
+
+
+@dataclass(frozen=True)
+class RpcTimes:
+    count: int
+    mean_ms: float
+    p95_ms: float
+    total_s: float
+
+    @classmethod
+    def of(cls, seconds: list[float]) -> RpcTimes:
+        ordered = sorted(seconds)
+        p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)] if ordered else 0
+        total = sum(ordered)
+        mean = total / len(ordered) if ordered else 0.0
+        return cls(len(ordered), mean * 1000, p95 * 1000, total)
+
+
 @dataclass
 class Row:
+    case: Case
     size: Size
     rate: Rate
     requests: int
@@ -84,15 +118,19 @@ class Row:
     objects: int
     rss_mb: float
     by_route: dict[str, int]
+    driver_cpu: float
+    peak_in_flight: int
+    rpc: dict[str, RpcTimes]
 
     @property
     def cpu_us_per_object(self) -> float:
         return self.cpu / self.objects * 1e6
 
     def cells(self) -> list[str]:
+        rate = self.rate.name + (f" +{self.case.latency_ms:g} ms" if self.case.latency_ms else "")
         return [
             self.size.name,
-            self.rate.name,
+            rate,
             f"{self.requests:,}",
             f"{self.bound:,}",
             f"{self.requests / self.bound:.3f}",
@@ -104,6 +142,8 @@ class Row:
             f"{self.objects:,}",
             f"{self.cpu_us_per_object:.1f}",
             f"{self.rss_mb:.0f}",
+            f"{self.driver_cpu:.2f}",
+            str(self.peak_in_flight),
         ]
 
 
@@ -121,6 +161,8 @@ HEADER = [
     "objects",
     "CPU µs/object",
     "peak RSS MB",
+    "driver CPU s",
+    "peak in flight",
 ]
 
 
@@ -168,7 +210,9 @@ def wait_serving(address: str, deadline: float) -> None:
     raise RuntimeError(f"the connector at {address} did not become healthy")
 
 
-def start_fake(size: Size, rate: Rate) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+def start_fake(
+    size: Size, rate: Rate, latency_ms: float
+) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     command = [
         sys.executable,
         "-m",
@@ -178,6 +222,7 @@ def start_fake(size: Size, rate: Rate) -> tuple[subprocess.Popen[str], dict[str,
         f"--memberships={size.memberships}",
         f"--secret-key={rate.key}",
         f"--rate-limit={rate.limit}",
+        f"--latency-ms={latency_ms}",
     ]
     fake = subprocess.Popen(
         command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
@@ -213,10 +258,11 @@ def start_server(url: str, rate: Rate, port: int, log: IO[str]) -> subprocess.Po
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
 
 
-def run_case(size: Size, rate: Rate, logs: Path) -> Row:
-    fake, hello = start_fake(size, rate)
+def run_case(case: Case, logs: Path) -> Row:
+    size, rate = case.size, case.rate
+    fake, hello = start_fake(size, rate, case.latency_ms)
     port = free_port()
-    log_path = logs / f"server-{size.name}-{rate.name}.log"
+    log_path = logs / f"server-{size.name}-{rate.name}-{case.latency_ms:g}.log"
     with log_path.open("w") as log:
         server = start_server(hello["url"], rate, port, log)
         try:
@@ -225,12 +271,14 @@ def run_case(size: Size, rate: Rate, logs: Path) -> Row:
             time.sleep(0.5)  # let the server's start-up key check land before counting
             before = fake_stats(fake)  # requests before the sync (that check) are not its own
             cpu_before = cpu_seconds(server.pid)
+            driver_before = time.process_time()
             started = time.monotonic()
             with grpc.insecure_channel(
                 address, options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)]
             ) as channel:
                 result = run_sync(channel)
             wall = time.monotonic() - started
+            driver_cpu = time.process_time() - driver_before
             cpu = cpu_seconds(server.pid) - cpu_before
             rss = peak_rss_mb(server.pid)
             stats = fake_stats(fake)
@@ -249,6 +297,7 @@ def run_case(size: Size, rate: Rate, logs: Path) -> Row:
         if count > before["by_route"].get(route, 0)
     }
     return Row(
+        case=case,
         size=size,
         rate=rate,
         requests=requests,
@@ -260,6 +309,9 @@ def run_case(size: Size, rate: Rate, logs: Path) -> Row:
         objects=objects,
         rss_mb=rss,
         by_route=by_route,
+        driver_cpu=driver_cpu,
+        peak_in_flight=int(stats["peak_in_flight"]),
+        rpc={kind: RpcTimes.of(times) for kind, times in sorted(result.rpc_seconds.items())},
     )
 
 
@@ -287,7 +339,7 @@ def table(rows: list[Row]) -> str:
 
 
 def targets(rows: list[Row]) -> str:
-    """Issue 4's targets, each with the rows it is judged on and whether they meet it."""
+    """The targets of issues 4 and 14, each with the rows it is judged on and its verdict."""
 
     def verdict(name: str, judged: list[Row], ok: bool, figures: str) -> str:
         if not judged:
@@ -296,12 +348,13 @@ def targets(rows: list[Row]) -> str:
 
     dev_ml = [r for r in rows if r.rate.name == "development" and r.size.name in ("M", "L")]
     large = [r for r in rows if r.size.name == "L"]
+    large_production = [r for r in large if r.rate.name == "production"]
     lines = [
         verdict(
             "requests <= 1.05 x bound, every size",
             rows,
             all(r.requests <= 1.05 * r.bound for r in rows),
-            ", ".join(f"{r.size.name}/{r.rate.name} {r.requests / r.bound:.3f}" for r in rows),
+            ", ".join(f"{r.case.label} {r.requests / r.bound:.3f}" for r in rows),
         ),
         verdict(
             "zero 429s with the default share",
@@ -316,24 +369,50 @@ def targets(rows: list[Row]) -> str:
             ", ".join(f"{r.size.name} {r.wall / r.rate_bound:.2f}" for r in dev_ml),
         ),
         verdict(
+            "wall <= 1.2 x rate bound at L, production rate (with and without latency)",
+            large_production,
+            all(r.wall <= 1.2 * r.rate_bound for r in large_production),
+            ", ".join(f"{r.case.label} {r.wall / r.rate_bound:.2f}" for r in large_production),
+        ),
+        verdict(
             "server CPU <= 15 µs per emitted object (L)",
             large,
             all(r.cpu_us_per_object <= 15 for r in large),
-            ", ".join(f"{r.rate.name} {r.cpu_us_per_object:.1f} µs" for r in large),
+            ", ".join(f"{r.case.label} {r.cpu_us_per_object:.1f} µs" for r in large),
         ),
         verdict(
             "server peak RSS <= 250 MB at L",
             large,
             all(r.rss_mb <= 250 for r in large),
-            ", ".join(f"{r.rate.name} {r.rss_mb:.0f} MB" for r in large),
+            ", ".join(f"{r.case.label} {r.rss_mb:.0f} MB" for r in large),
         ),
     ]
     return "\n".join(lines)
 
 
+RPC_HEADER = ["case", "RPC", "calls", "mean ms", "p95 ms", "total s"]
+
+
+def rpc_table(rows: list[Row]) -> str:
+    """The driver's view of each RPC kind: where a driver-bound sync spends its wall time."""
+    lines = ["| " + " | ".join(RPC_HEADER) + " |", "|" + "---|" * len(RPC_HEADER)]
+    for row in rows:
+        for kind, times in row.rpc.items():
+            cells = [
+                row.case.label,
+                kind,
+                f"{times.count:,}",
+                f"{times.mean_ms:.2f}",
+                f"{times.p95_ms:.2f}",
+                f"{times.total_s:.2f}",
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def report(rows: list[Row]) -> str:
     routes = "\n".join(
-        f"- {row.size.name}/{row.rate.name}: "
+        f"- {row.case.label}: "
         + ", ".join(f"{route} {count}" for route, count in sorted(row.by_route.items()))
         for row in rows
     )
@@ -365,6 +444,10 @@ Sizes: {sizes}; 5 roles, 20 permissions and 2 role sets.
 
 {table(rows)}
 
+The driver's RPCs (count, mean and p95 per call as the driver saw it, and their sum):
+
+{rpc_table(rows)}
+
 Targets:
 {targets(rows)}
 
@@ -384,20 +467,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
     parser.add_argument("--sizes", default="S,M,L", help="comma-separated: S, M, L")
     parser.add_argument("--rates", default="development,production")
+    parser.add_argument(
+        "--latency-ms", type=float, default=250.0, help="the latency scenario's delay (0: skip it)"
+    )
+    parser.add_argument(
+        "--latency-sizes", default="L", help="sizes run again at the production rate with latency"
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
     sizes = [SIZES[name.strip()] for name in args.sizes.split(",")]
     rates = [RATES[name.strip()] for name in args.rates.split(",")]
+    cases = [Case(size, rate) for size in sizes for rate in rates]
+    if args.latency_ms > 0 and RATES["production"] in rates:
+        latency_sizes = {name.strip() for name in args.latency_sizes.split(",")}
+        cases += [
+            Case(size, RATES["production"], args.latency_ms)
+            for size in sizes
+            if size.name in latency_sizes
+        ]
 
     rows: list[Row] = []
     print("| " + " | ".join(HEADER) + " |", flush=True)
     with tempfile.TemporaryDirectory(prefix="clerk-bench-") as logs:
-        for size in sizes:
-            for rate in rates:
-                row = run_case(size, rate, Path(logs))
-                rows.append(row)
-                print("| " + " | ".join(row.cells()) + " |", flush=True)
+        for case in cases:
+            row = run_case(case, Path(logs))
+            rows.append(row)
+            print("| " + " | ".join(row.cells()) + " |", flush=True)
+    print(rpc_table(rows), flush=True)
     if not args.no_write:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(report(rows))

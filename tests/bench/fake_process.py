@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from connector.fake_clerk import FakeClerk, RateLimit, generate
+from connector.fake_clerk import FakeClerk, Latency, RateLimit, generate
 
 
 def main() -> None:
@@ -20,13 +20,15 @@ def main() -> None:
     parser.add_argument("--memberships", type=int, required=True)
     parser.add_argument("--secret-key", required=True)
     parser.add_argument("--rate-limit", type=int, required=True, help="requests per 10 s")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay on every response")
     args = parser.parse_args()
 
     data = generate(
         users=args.users, organizations=args.organizations, memberships=args.memberships, seed=1
     )
     limit = RateLimit(requests=args.rate_limit, per_seconds=10.0)
-    with FakeClerk(data, secret_key=args.secret_key, rate_limit=limit) as fake:
+    latency = Latency(milliseconds=args.latency_ms) if args.latency_ms else None
+    with FakeClerk(data, secret_key=args.secret_key, rate_limit=limit, latency=latency) as fake:
         fake.warm_cache()
         counts = {
             "users": len(data.users),
@@ -44,6 +46,7 @@ def main() -> None:
                     {
                         "requests": stats.total,
                         "rate_limited": stats.rate_limited,
+                        "peak_in_flight": stats.peak_in_flight,
                         "by_route": stats.by_route,
                     }
                 ),

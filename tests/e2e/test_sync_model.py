@@ -287,3 +287,23 @@ def test_summary_shows_roles_unresolved_keys_and_disabled_users() -> None:
     assert summary.count("matches no role") == 1
     assert "[banned]" in summary
     assert data.organizations[ghost.organization_id].name in summary
+
+
+@pytest.mark.parametrize("page_size", [0, 2])
+def test_pipelined_driver_receives_exactly_what_the_serial_one_does(page_size: int) -> None:
+    """The driver's pipeline (resources listed side by side) against its slow twin, the
+    platform's one-at-a-time order: the same messages in the same order."""
+    data = generate(users=60, organizations=12, memberships=150, seed=5)
+    with running(data) as c:
+        serial = run_sync(c.channel, page_size=page_size, pipeline=1)
+        pipelined = run_sync(c.channel, page_size=page_size, pipeline=4)
+    assert pipelined.resources == serial.resources
+    assert pipelined.entitlements == serial.entitlements
+    assert pipelined.grants == serial.grants
+    assert pipelined.calls == serial.calls
+    assert_exact(pipelined, data)
+
+
+def test_pipeline_depth_must_be_positive() -> None:
+    with running(demo()) as c, pytest.raises(ValueError, match="pipeline"):
+        run_sync(c.channel, pipeline=0)

@@ -38,6 +38,7 @@ from connector.fake_clerk.behaviour.faults import (
     LostReply,
     MalformedBody,
 )
+from connector.fake_clerk.behaviour.latency import Latency
 from connector.fake_clerk.behaviour.ratelimit import RateLimit, RateLimiter
 from connector.fake_clerk.behaviour.write_limit import WriteLimit, WriteLimiter
 from connector.fake_clerk.data.store import Dataset
@@ -80,8 +81,10 @@ class ClerkApp:
         rate_limit: RateLimit | None = None,
         write_limit: WriteLimitSetting = "auto",
         cache_bytes: int = DEFAULT_BUDGET_BYTES,
+        latency: Latency | None = None,
     ) -> None:
         self.dataset = dataset
+        self.latency = latency
         self.fragments = FragmentCache(cache_bytes)
         self.secret_key = secret_key
         self.faults = faults
@@ -141,7 +144,14 @@ class ClerkApp:
         self, method: str, target: str, headers: Mapping[str, str], body: bytes = b""
     ) -> Reply:
         trace_id = uuid.uuid4().hex
-        reply = self._handle(method, target, headers, body, trace_id)
+        self.stats.began()
+        try:
+            reply = self._handle(method, target, headers, body, trace_id)
+            latency = self.latency  # read once: a test may switch it while requests run
+            if latency is not None:
+                latency.wait()  # on this request's own thread: others are not held up
+        finally:
+            self.stats.ended()
         if reply.drop or reply.cut_body:
             self.stats.dropped_connection()
         else:

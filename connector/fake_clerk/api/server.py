@@ -6,6 +6,7 @@
         fake.faults.server_error(503, times=2, path="/users")
         fake.rate_limit = RateLimit(requests=100, per_seconds=10)  # and 10 writes / 10 s / object
         fake.write_limit = WriteLimit(writes=2, per_seconds=1.0)  # or None, or "auto" again
+        fake.latency = Latency(milliseconds=250)  # every response, concurrent ones side by side
         fake.hooks = [Churn(fake.dataset, rate=1.0, seed=3)]  # rows change between requests
         ...
         fake.stats.by_route["GET /users"]
@@ -30,6 +31,7 @@ from connector.fake_clerk.api.fragments import DEFAULT_BUDGET_BYTES
 from connector.fake_clerk.api.stats import Stats
 from connector.fake_clerk.behaviour.churn import RequestHook
 from connector.fake_clerk.behaviour.faults import Faults
+from connector.fake_clerk.behaviour.latency import Latency
 from connector.fake_clerk.behaviour.ratelimit import RateLimit
 from connector.fake_clerk.behaviour.write_limit import WriteLimit
 from connector.fake_clerk.data.store import Dataset
@@ -39,6 +41,7 @@ __all__ = [
     "DEFAULT_PORT",
     "DEFAULT_SECRET_KEY",
     "FakeClerk",
+    "Latency",  # re-exported: serve() and FakeClerk take one
     "RateLimit",  # re-exported: serve() and FakeClerk take one
     "WriteLimit",
     "serve",
@@ -142,6 +145,7 @@ class FakeClerk:
         rate_limit: RateLimit | None = None,
         write_limit: WriteLimitSetting = "auto",
         cache_bytes: int = DEFAULT_BUDGET_BYTES,
+        latency: Latency | None = None,
     ) -> None:
         self.dataset = dataset
         self.faults = Faults()
@@ -154,6 +158,7 @@ class FakeClerk:
             rate_limit=rate_limit,
             write_limit=write_limit,
             cache_bytes=cache_bytes,
+            latency=latency,
         )
         self._address = (host, port)
         self._server: _HttpServer | None = None
@@ -188,6 +193,15 @@ class FakeClerk:
     def write_limit(self, setting: WriteLimitSetting) -> None:
         """A `WriteLimit`, None (off), or "auto": `WriteLimit()` while a rate limit is on."""
         self._app.write_limit = setting
+
+    @property
+    def latency(self) -> Latency | None:
+        return self._app.latency
+
+    @latency.setter
+    def latency(self, latency: Latency | None) -> None:
+        """A fixed delay on every response from now on, or none with None."""
+        self._app.latency = latency
 
     @property
     def hooks(self) -> tuple[RequestHook, ...]:
@@ -286,6 +300,7 @@ def serve(
     port: int = DEFAULT_PORT,
     secret_key: str = DEFAULT_SECRET_KEY,
     rate_limit: RateLimit | None = None,
+    latency: Latency | None = None,
     on_ready: Callable[[FakeClerk], None] | None = None,
 ) -> None:
     """Serve `dataset` until Ctrl-C (which returns normally); for `clerk-connector fake-clerk`.
@@ -293,7 +308,14 @@ def serve(
     `on_ready` gets the running `FakeClerk` once it listens (e.g. to print `fake.url`); nothing
     else is printed, least of all the key.
     """
-    fake = FakeClerk(dataset, secret_key=secret_key, host=host, port=port, rate_limit=rate_limit)
+    fake = FakeClerk(
+        dataset,
+        secret_key=secret_key,
+        host=host,
+        port=port,
+        rate_limit=rate_limit,
+        latency=latency,
+    )
     fake.start()
     try:
         if on_ready is not None:

@@ -26,6 +26,8 @@ class StatsSnapshot:
     exceptions: tuple[str, ...] = field(default=())
     writes: dict[str, int] = field(default_factory=dict)
     applied_writes: dict[str, int] = field(default_factory=dict)
+    # The most requests the fake was serving at one moment (arrival to response sent).
+    peak_in_flight: int = 0
 
 
 class Stats:
@@ -47,6 +49,8 @@ class Stats:
             self._exceptions: list[str] = []
             self._writes: Counter[str] = Counter()
             self._applied_writes: Counter[str] = Counter()
+            self._in_flight = 0
+            self._peak_in_flight = 0
 
     def request(self, route: str, api_version: str | None) -> None:
         """Count a request as it arrives (before any fault or limit decides its fate)."""
@@ -62,6 +66,16 @@ class Stats:
     def write_applied(self, route: str) -> None:
         with self._lock:
             self._applied_writes[route] += 1
+
+    def began(self) -> None:
+        """A request is being served (from its arrival until its response is sent)."""
+        with self._lock:
+            self._in_flight += 1
+            self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
+
+    def ended(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
 
     def response(self, status: int) -> None:
         with self._lock:
@@ -114,6 +128,12 @@ class Stats:
             return self._connections
 
     @property
+    def peak_in_flight(self) -> int:
+        """The most requests served at one moment: 1 when requests never overlapped."""
+        with self._lock:
+            return self._peak_in_flight
+
+    @property
     def api_versions(self) -> dict[str, int]:
         """Requests per `Clerk-API-Version` header value (`(none)` when absent)."""
         with self._lock:
@@ -149,4 +169,5 @@ class Stats:
                 exceptions=tuple(self._exceptions),
                 writes=dict(self._writes),
                 applied_writes=dict(self._applied_writes),
+                peak_in_flight=self._peak_in_flight,
             )
