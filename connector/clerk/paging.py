@@ -266,17 +266,24 @@ class _Lookahead(Generic[ItemT]):
             return self._fetch(limit=self._page_size, offset=offset)
         return future.result()
 
+    def pending_between(self, low: int, high: int) -> int | None:
+        """The largest offset in [low, high] already asked for, if any."""
+        fitting = [position for position in self._pending if low <= position <= high]
+        return max(fitting) if fitting else None
+
     def ahead(self, offset: int, total_count: int) -> None:
         """Ask for the pages at `offset` and after, as far as the window and the total allow."""
         if self._pool is None:
             return
         if self._pending and offset not in self._pending:
             self.discard()  # planned for a step the walk did not take (ties moved the overlap)
-        step = self._page_size - _overlap(self._page_size)
+        # The usual overlap: a page's last row (an instant of its own) and the older rows.
+        overlap = 1 + _overlap(self._page_size)
+        step = max(1, self._page_size - overlap)
         window = self._window() if callable(self._window) else self._window
         # The walk reads offset o only if the page before it (at o - step) ended before the
-        # total, that is while o < total_count - 1.
-        for position in range(offset, total_count - 1, step)[: max(1, window)]:
+        # total, that is while o + overlap < total_count.
+        for position in range(offset, total_count - overlap, step)[: max(1, window)]:
             if position not in self._pending:
                 self._totals.requests += 1
                 self._pending[position] = self._pool.submit(
@@ -334,8 +341,15 @@ def _created_at(row: object) -> int | None:
 
 
 def _overlap(page_size: int) -> int:
-    """Rows each page re-reads of the one before, at least: two, so that the common tie (two
-    rows in one millisecond at a page's end) keeps the pages read ahead on their offsets."""
+    """Rows older than a page's final instant that the next page reads again: two, so that one
+    row deleted before them still leaves an older row to lead the next page (no step back);
+    one on tiny pages, where two would halve the progress."""
+    return 2 if page_size >= 10 else 1
+
+
+def _fallback_overlap(page_size: int) -> int:
+    """Rows re-read when no older row can lead the next page (no `created_at`, or a page of
+    one instant): two, so two rows tied at the page's end are read again."""
     return 2 if page_size > 2 else 1
 
 
@@ -350,27 +364,23 @@ def _trailing_ties(rows: Sequence[ItemT]) -> int:
     return count
 
 
-def _joins(
-    rows: Sequence[ItemT],
-    ids: set[str],
-    read: AbstractSet[str],
-    tail: list[str],
-    tail_at: int | None,
-) -> bool:
+def _joins(rows: Sequence[ItemT], read: AbstractSet[str], boundary_at: int | None) -> bool:
     """Whether a page continues the pass without a gap after the rows read so far.
 
-    It must start with a row already read. When the last page ended inside a group of rows
-    sharing one `created_at` (`tail`), a first row of that group proves nothing (the group
-    is reordered on every request), so the page must start older than the group or hold all
-    of it that was read.
+    It must start with a row already read, and (when `boundary_at`, the last `created_at` of
+    the page before, is known) with one strictly older than `boundary_at`. Rows sharing an
+    instant come back in any order on every request, and the group at a page's end may run on
+    into the next page: a page starting inside that group can skip one of its rows unread
+    even when it starts with a row already read. A page starting strictly before the group
+    holds every row after its first (the ones older than `boundary_at` were read by the pages
+    before, by the same argument), so nothing between two joined pages is skipped.
     """
     if not rows or rows[0].id not in read:
         return False
-    if len(tail) <= 1:
+    if boundary_at is None:
         return True
     first_at = _created_at(rows[0])
-    older = first_at is not None and tail_at is not None and first_at < tail_at
-    return older or all(row_id in ids for row_id in tail)
+    return first_at is not None and first_at < boundary_at
 
 
 def _offset_pass(
@@ -382,14 +392,13 @@ def _offset_pass(
     totals: Totals,
     read: AbstractSet[str],
 ) -> Iterator[Sequence[ItemT]]:
-    # `read`: every row this pass read (kept by the listing). `tail`: the rows at the end of
-    # the last page that share its last `created_at`. The next page starts where those rows
-    # start, so it covers their
-    # positions again: ties come back in any order on every request, but they keep their place
-    # among the other rows. A next page that lacks one of them means rows before it were
-    # deleted (every later row moved left): step back until the pages join again.
-    tail: list[str] = []
-    tail_at: int | None = None
+    # `read`: every row this pass read (kept by the listing). The next page starts two rows
+    # before the group of rows sharing the last page's final `created_at` (`boundary_at`), so
+    # it covers the group's positions again (ties come back in any order on every request, but
+    # keep their place among the other rows) and starts with a row older than it, even after
+    # one deletion before it. A next page that does not start so (see `_joins`) means rows
+    # before it were deleted (every later row moved left): step back until the pages join.
+    boundary_at: int | None = None
     offset = 0
     rewinds = 0  # step-backs since a page last brought a new row
     idle = 0  # joined pages in a row that brought no new row
@@ -398,7 +407,7 @@ def _offset_pass(
         totals.observe(page.total_count)
         rows = page.data
         ids = {row.id for row in rows}
-        if offset > 0 and not _joins(rows, ids, read, tail, tail_at):
+        if offset > 0 and not _joins(rows, read, boundary_at):
             # Rows before `offset` were deleted since the previous page (or moved), so rows may
             # have gone from this page into the last one unread. Step back, further each time,
             # until a page holds the last rows read again; rows are read again on the way.
@@ -433,11 +442,17 @@ def _offset_pass(
         if len(rows) < page_size or offset + len(rows) >= page.total_count:
             return
         ties = _trailing_ties(rows)
-        if ties >= len(rows):
-            ties = 1  # a page of one instant: the evidence at the end checks the rest
-        tail = [row.id for row in rows[-ties:]]
-        tail_at = _created_at(rows[-1])
-        offset += len(rows) - min(max(ties, _overlap(page_size)), len(rows) - 1)
+        boundary_at = _created_at(rows[-1])
+        if ties + _overlap(page_size) >= len(rows) or boundary_at is None:
+            # (Nearly) a page of one instant: no older row can lead the next page. Overlap as
+            # little as possible; the evidence at the end checks the rest (and a list that
+            # stays short fails loudly).
+            offset, boundary_at = offset + len(rows) - _fallback_overlap(page_size), None
+        else:
+            # Any offset up to the last row older than the final instant keeps the pass
+            # joined: take a page already read ahead there, else start two older rows back.
+            latest = offset + len(rows) - ties - 1
+            offset = pages.pending_between(offset + 1, latest) or latest + 1 - _overlap(page_size)
         pages.ahead(offset, page.total_count)
     raise ClerkPagingError(route, detail=f"stopped after {max_pages} pages")
 

@@ -281,3 +281,36 @@ def test_offset_heavy_churn_on_a_long_list_still_progresses_cheaply() -> None:
     assert len(listed) == len(set(listed))
     assert survivors <= set(listed)
     assert requests <= 25  # 11 pages without churn; stepping back a whole page took 503
+
+
+def test_a_page_inside_a_reordered_tie_group_after_a_deletion_steps_back() -> None:
+    """The gap the older-row rule closes: the last page ends inside a group of rows sharing one
+    instant that runs on into the next page; a row before the group is deleted, so the next
+    page starts one position into the group, and the group comes back in another order. A page
+    that starts with a group row already read proves nothing: the walk steps back."""
+
+    @dataclass
+    class Timed:
+        id: str
+        created_at: int
+
+    rows = [Timed(f"a{i}", i) for i in range(4)] + [Timed(f"g{i}", 100) for i in range(6)]
+    rows += [Timed(f"z{i}", 200 + i) for i in range(4)]
+    served: list[list[str]] = []
+    offsets: list[int] = []
+
+    def fetch(*, limit: int, offset: int) -> OffsetPage[Timed]:
+        offsets.append(offset)
+        if len(offsets) == 2:
+            del rows[0]  # deleted after the first page was read
+            group = rows[3:9]
+            rows[3:9] = [group[-1], *group[:-1]]  # the group in another order
+        page = rows[offset : offset + limit]
+        served.append([row.id for row in page])
+        return OffsetPage[Timed](data=page, total_count=len(rows))
+
+    got = [row.id for page in iter_offset_pages(fetch, page_size=6, route="/x") for row in page]
+    survivors = {row.id for row in rows}
+    assert survivors <= set(got)
+    assert len(got) == len(set(got))
+    assert offsets[2] < offsets[1]  # the second page did not join: a step back
