@@ -100,6 +100,8 @@ def test_memberships_against_a_distant_fake_keep_more_than_four_in_flight() -> N
 
 def test_the_client_keeps_the_fixed_four_unless_adaptive() -> None:
     budget = RequestBudget(500, 10.0)
-    with ClerkClient("http://127.0.0.1:9/v1", SecretStr("sk_live_x"), budget=budget) as fixed:
+    with ClerkClient(
+        "http://127.0.0.1:9/v1", SecretStr("sk_live_x"), budget=budget, adaptive_window=False
+    ) as fixed:
         fixed.window.observe(_event(0.25))
         assert fixed.window() == MIN_WINDOW
