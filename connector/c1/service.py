@@ -7,7 +7,9 @@ same rows. One wrapper (`_run`) owns what every RPC shares: the per-RPC log line
 through the `failure_for` it is given); anything unknown is INTERNAL without details.
 
 What a resource type can do is found from what its syncer implements (connector/c1/builders.py):
-a type without entitlements or grants of its own is annotated so the platform skips them.
+a type without entitlements or grants of its own is annotated so the platform skips them. A
+syncer with a wire fast path (items already serialized) has its List answers written as bytes
+(`EncodedList`), which the response serializer passes through untouched.
 """
 
 from __future__ import annotations
@@ -22,14 +24,18 @@ import structlog
 from google.protobuf import struct_pb2
 from google.protobuf.message import Message
 
-from connector.c1 import page_tokens
+from connector.c1 import page_tokens, wire
 from connector.c1.builders import (
     EntitlementLister,
     GrantLister,
+    Page,
     PageRequest,
     Prefetcher,
     ResourceNotFound,
     ResourceSyncer,
+    WireEntitlementLister,
+    WireGrantLister,
+    WireResourceLister,
 )
 from connector.c1.errors import (
     BadRequest,
@@ -90,6 +96,32 @@ def ignore_rpc(_event: RpcEvent) -> None:
 
 
 @dataclass(frozen=True)
+class EncodedList:
+    """A List answer already serialized from its items' bytes (a syncer's wire fast path),
+    with what its RPC event counts: the items, all of one kind and resource type."""
+
+    data: bytes
+    items: int
+    kind: str  # "resource", "entitlement" or "grant"
+    resource_type: str
+
+    @classmethod
+    def of(cls, page: Page[bytes], kind: str, resource_type: str) -> EncodedList:
+        data = wire.list_response(page.items, page.next_token)
+        return cls(data, len(page.items), kind, resource_type)
+
+
+Answer = Message | EncodedList
+
+
+def serialize(response: Answer) -> bytes:
+    """The response serializer of every RPC: an EncodedList is already bytes."""
+    if isinstance(response, EncodedList):
+        return response.data
+    return response.SerializeToString()
+
+
+@dataclass(frozen=True)
 class Rpc:
     """One row of the table: `handle` gets the decoded request and returns the response."""
 
@@ -97,7 +129,7 @@ class Rpc:
     method: str
     request: type[Message]
     response: type[Message]
-    handle: Callable[[Any], Message]
+    handle: Callable[[Any], Answer]
 
 
 class C1Service(Generic[Ctx]):
@@ -168,7 +200,7 @@ class C1Service(Generic[Ctx]):
                 grpc.unary_unary_rpc_method_handler(
                     self._bound(rpc),
                     request_deserializer=rpc.request.FromString,
-                    response_serializer=rpc.response.SerializeToString,
+                    response_serializer=serialize,
                 )
             )
         return [
@@ -176,18 +208,18 @@ class C1Service(Generic[Ctx]):
             for service, methods in sorted(by_service.items())
         ]
 
-    def _bound(self, rpc: Rpc) -> Callable[[Any, grpc.ServicerContext], Message]:
-        def handler(request: Any, context: grpc.ServicerContext) -> Message:
+    def _bound(self, rpc: Rpc) -> Callable[[Any, grpc.ServicerContext], Answer]:
+        def handler(request: Any, context: grpc.ServicerContext) -> Answer:
             return self._run(rpc.method, context, lambda: rpc.handle(request))
 
         return handler
 
     def _run(
-        self, method: str, context: grpc.ServicerContext, work: Callable[[], Message]
-    ) -> Message:
+        self, method: str, context: grpc.ServicerContext, work: Callable[[], Answer]
+    ) -> Answer:
         started = time.perf_counter()
         code = grpc.StatusCode.OK
-        response: Message | None = None
+        response: Answer | None = None
         try:
             response = work()
             return response
@@ -275,7 +307,7 @@ class C1Service(Generic[Ctx]):
             list=list(self.resource_types.values())
         )
 
-    def _list_resources(self, request: resource_pb.ResourcesServiceListResourcesRequest) -> Message:
+    def _list_resources(self, request: resource_pb.ResourcesServiceListResourcesRequest) -> Answer:
         syncer = self.syncer(request.resource_type_id)
         if request.HasField("parent_resource_id") and request.parent_resource_id.resource:
             # No served type is a child type: a parent-scoped listing is empty by design.
@@ -289,6 +321,9 @@ class C1Service(Generic[Ctx]):
                 if isinstance(other, Prefetcher):
                     other.prefetch(ctx)
         page = _request(request, f"resources:{syncer.type_id}")
+        if isinstance(syncer, WireResourceLister):
+            encoded = syncer.list_resources_wire(ctx, page)
+            return EncodedList.of(encoded, "resource", syncer.type_id)
         answer = syncer.list_resources(ctx, page)
         return resource_pb.ResourcesServiceListResourcesResponse(
             list=answer.items, next_page_token=answer.next_token
@@ -307,7 +342,7 @@ class C1Service(Generic[Ctx]):
 
     def _list_entitlements(
         self, request: entitlement_pb.EntitlementsServiceListEntitlementsRequest
-    ) -> Message:
+    ) -> Answer:
         parent = _required_resource(request.resource, "resource")
         syncer = self.syncer(parent.id.resource_type)
         response = entitlement_pb.EntitlementsServiceListEntitlementsResponse
@@ -315,7 +350,11 @@ class C1Service(Generic[Ctx]):
             _no_token(request.page_token, "this type has no entitlements")
             return response()
         page = _request(request, f"entitlements:{parent.id.resource_type}:{parent.id.resource}")
-        answer = syncer.list_entitlements(self.context(request.active_sync_id), parent, page)
+        ctx = self.context(request.active_sync_id)
+        if isinstance(syncer, WireEntitlementLister):
+            encoded = syncer.list_entitlements_wire(ctx, parent, page)
+            return EncodedList.of(encoded, "entitlement", parent.id.resource_type)
+        answer = syncer.list_entitlements(ctx, parent, page)
         return response(list=answer.items, next_page_token=answer.next_token)
 
     def _list_static_entitlements(
@@ -327,14 +366,19 @@ class C1Service(Generic[Ctx]):
         _no_token(request.page_token, "static entitlements fit on one page")
         return entitlement_pb.EntitlementsServiceListStaticEntitlementsResponse()
 
-    def _list_grants(self, request: grant_pb.GrantsServiceListGrantsRequest) -> Message:
+    def _list_grants(self, request: grant_pb.GrantsServiceListGrantsRequest) -> Answer:
         parent = _required_resource(request.resource, "resource")
         syncer = self.syncer(parent.id.resource_type)
         if not isinstance(syncer, GrantLister):
             _no_token(request.page_token, "this type has no grants")
             return grant_pb.GrantsServiceListGrantsResponse()
         page = _request(request, f"grants:{parent.id.resource_type}:{parent.id.resource}")
-        answer = syncer.list_grants(self.context(request.active_sync_id), parent, page)
+        ctx = self.context(request.active_sync_id)
+        if isinstance(syncer, WireGrantLister):
+            # A grant's entitlement is of its parent resource: the parent's type labels them.
+            encoded = syncer.list_grants_wire(ctx, parent, page)
+            return EncodedList.of(encoded, "grant", parent.id.resource_type)
+        answer = syncer.list_grants(ctx, parent, page)
         return grant_pb.GrantsServiceListGrantsResponse(
             list=answer.items, next_page_token=answer.next_token
         )
@@ -357,6 +401,11 @@ def rpc_event(
     or one resource's entitlements or grants), so the first item labels them all: counting
     costs nothing per item.
     """
+    if isinstance(response, EncodedList):
+        counted = (
+            {(response.kind, response.resource_type): response.items} if response.items else {}
+        )
+        return RpcEvent(method, code, seconds, response.items, counted)
     listed = getattr(response, "list", None)
     if listed is None:
         return RpcEvent(method, code, seconds)
@@ -409,4 +458,13 @@ def _addressable(object_id: str, field: str) -> None:
         raise ResourceNotFound(f"{field} {object_id!r} names no object")
 
 
-__all__ = ["C1Service", "ConnectorInfo", "Failure", "Rpc", "RpcEvent", "RpcObserver"]
+__all__ = [
+    "C1Service",
+    "ConnectorInfo",
+    "EncodedList",
+    "Failure",
+    "Rpc",
+    "RpcEvent",
+    "RpcObserver",
+    "serialize",
+]

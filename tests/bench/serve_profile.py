@@ -29,6 +29,7 @@ from typing import IO, Any
 
 import grpc
 
+from connector.c1.protocol import entitlement_grpc, entitlement_pb
 from connector.logs import configure_logging
 from connector.platform.syncer import run_sync
 from connector.server.compose import build_connector, clerk_client
@@ -99,6 +100,32 @@ def by_thread_kind(before: dict[int, float], after: dict[int, float]) -> dict[st
         )
         kinds[kind] = kinds.get(kind, 0.0) + seconds - before.get(tid, 0.0)
     return kinds
+
+
+def drive_calls(address: str, calls: int) -> None:
+    """The driver process of `--rpc-overhead`: `calls` trivial RPCs, one after another."""
+    with grpc.insecure_channel(address) as channel:
+        stub = entitlement_grpc.EntitlementsServiceStub(channel)
+        request = entitlement_pb.EntitlementsServiceListStaticEntitlementsRequest(
+            resource_type_id="user"
+        )
+        for _ in range(calls):
+            stub.ListStaticEntitlements(request)
+
+
+def rpc_overhead(calls: int) -> float:
+    """Server CPU µs per RPC of one that does no work (ListStaticEntitlements: an empty
+    answer, no Clerk request): gRPC's and the service wrapper's cost, paid per page."""
+    settings = load_settings(clerk_secret_key=KEY, clerk_api_url="http://127.0.0.1:9")
+    with (
+        clerk_client(settings) as client,
+        serving(build_connector(settings, client), "127.0.0.1:0") as running,
+    ):
+        command = [sys.executable, "-m", "tests.bench.serve_profile", "--drive", running.address]
+        subprocess.run([*command, "--calls", "20"], cwd=ROOT, check=True)  # warm up
+        cpu = time.process_time()
+        subprocess.run([*command, "--calls", str(calls)], cwd=ROOT, check=True)
+        return (time.process_time() - cpu) / calls * 1e6
 
 
 def one_sync(url: str) -> tuple[float, float, dict[str, int], dict[str, float]]:
@@ -175,10 +202,21 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--no-profile", action="store_true", help="timed syncs only")
+    parser.add_argument(
+        "--rpc-overhead", type=int, metavar="N", help="only: server CPU per RPC over N calls"
+    )
     parser.add_argument("--drive", metavar="ADDRESS", help=argparse.SUPPRESS)
+    parser.add_argument("--calls", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.drive:
-        drive(args.drive)
+        drive_calls(args.drive, args.calls) if args.calls else drive(args.drive)
+        return
+    if args.rpc_overhead:
+        with tempfile.TemporaryFile("w") as server_log:
+            configure_logging(LogLevel.INFO, LogFormat.JSON, stream=server_log)
+            for run in range(args.repeat):
+                per_call = rpc_overhead(args.rpc_overhead)
+                print(f"run {run + 1}: server CPU {per_call:.0f} µs per RPC", flush=True)
         return
 
     with tempfile.TemporaryFile("w") as server_log:
