@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from google.protobuf import any_pb2, message_factory, symbol_database
+from google.protobuf import any_pb2, descriptor_pool, message_factory
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
@@ -29,17 +29,18 @@ def normalized(message: M) -> M:
 def _normalize(message: Message) -> None:
     if isinstance(message, any_pb2.Any):
         name = message.TypeName()
-        descriptor = symbol_database.Default().pool.FindMessageTypeByName(name)
+        descriptor = descriptor_pool.Default().FindMessageTypeByName(name)
         inner = message_factory.GetMessageClass(descriptor)()
         message.Unpack(inner)
         _normalize(inner)
         message.value = inner.SerializeToString(deterministic=True)
         return
     for field, value in message.ListFields():
-        if field.type != FieldDescriptor.TYPE_MESSAGE:
+        kind = field.message_type
+        if field.type != FieldDescriptor.TYPE_MESSAGE or kind is None:
             continue
-        if field.message_type.GetOptions().map_entry:
-            if field.message_type.fields_by_name["value"].type == FieldDescriptor.TYPE_MESSAGE:
+        if kind.GetOptions().map_entry:
+            if kind.fields_by_name["value"].type == FieldDescriptor.TYPE_MESSAGE:
                 for item in value.values():
                     _normalize(item)
         elif field.is_repeated:

@@ -154,7 +154,7 @@ def _value(value: StructValue) -> bytes:
         return _NULL
     if isinstance(value, int | float):
         try:
-            return _NUMBER + _DOUBLE.pack(value)
+            return _NUMBER + _DOUBLE.pack(float(value))
         except OverflowError:  # an integer beyond a double's range
             return _value(str(value))
     if isinstance(value, str):  # a str subclass
