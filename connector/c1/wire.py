@@ -50,12 +50,14 @@ def _encode_varint(number: int) -> bytes:
     return bytes(out)
 
 
-# Lengths and small numbers up to two bytes, looked up rather than computed.
-_SHORT_VARINTS = tuple(_encode_varint(n) for n in range(1 << 14))
+# Lengths and small numbers up to two bytes, looked up rather than computed (the hot
+# functions below inline the lookup: a call costs more than the lookup).
+_SHORT = 1 << 14
+_SHORT_VARINTS = tuple(_encode_varint(n) for n in range(_SHORT))
 
 
 def varint(number: int) -> bytes:
-    if 0 <= number < 1 << 14:
+    if 0 <= number < _SHORT:
         return _SHORT_VARINTS[number]
     return _encode_varint(number)
 
@@ -67,7 +69,8 @@ def key(number: int, wire_type: int = _LENGTH_DELIMITED) -> bytes:
 
 def message(field_key: bytes, payload: bytes) -> bytes:
     """A sub-message (or bytes) field: present even when empty."""
-    return field_key + varint(len(payload)) + payload
+    size = len(payload)
+    return field_key + (_SHORT_VARINTS[size] if size < _SHORT else _encode_varint(size)) + payload
 
 
 def text(field_key: bytes, value: str) -> bytes:
@@ -75,7 +78,8 @@ def text(field_key: bytes, value: str) -> bytes:
     if not value:
         return b""
     data = value.encode()
-    return field_key + varint(len(data)) + data
+    size = len(data)
+    return field_key + (_SHORT_VARINTS[size] if size < _SHORT else _encode_varint(size)) + data
 
 
 def boolean(number: int, value: bool) -> bytes:
@@ -137,15 +141,30 @@ def struct(values: Mapping[str, StructValue]) -> bytes:
 
 
 def _entry(name: str, value: StructValue) -> bytes:
+    if value is True or value is False:
+        return _flag_entry(name, value)  # a profile's flags: the same few bytes every time
     encoded = _value(value)
-    entry = _entry_key(name) + _ENTRY_VALUE + varint(len(encoded)) + encoded
-    return _STRUCT_FIELD + varint(len(entry)) + entry
+    size = len(encoded)
+    entry = (
+        _entry_key(name)
+        + _ENTRY_VALUE
+        + (_SHORT_VARINTS[size] if size < _SHORT else _encode_varint(size))
+        + encoded
+    )
+    size = len(entry)
+    return _STRUCT_FIELD + (_SHORT_VARINTS[size] if size < _SHORT else _encode_varint(size)) + entry
+
+
+@lru_cache(maxsize=1024)
+def _flag_entry(name: str, value: bool) -> bytes:
+    return message(_STRUCT_FIELD, _entry_key(name) + message(_ENTRY_VALUE, _value(value)))
 
 
 def _value(value: StructValue) -> bytes:
     if type(value) is str:
         data = value.encode()
-        return _STRING + varint(len(data)) + data
+        size = len(data)
+        return _STRING + (_SHORT_VARINTS[size] if size < _SHORT else _encode_varint(size)) + data
     if value is True:
         return _TRUE
     if value is False:

@@ -218,11 +218,12 @@ class OrganizationBuilder:
             for _, role_id, data in encoded_entitlements(ctx, parent, access)
         }
         shared: dict[Member, bytes] = {}
+        by_role: dict[tuple[str, str, str | None], bytes] = {}
         built = []
         for grant_id, role, member in served.items:
             tail = shared.get(member)
             if tail is None:
-                tail = shared[member] = _grant_principal_and_metadata(member, access)
+                tail = shared[member] = _grant_principal_and_metadata(member, access, by_role)
             entitlement = entitlements[role.id if role is not None else None]
             built.append(entitlement + wire.text(_GRANT_ID, grant_id) + tail)
         return Page(built, served.next_token)
@@ -277,11 +278,23 @@ def encoded_entitlements(
     return ctx.scope.memo(key, build)
 
 
-def _grant_principal_and_metadata(member: Member, access: OrganizationAccess) -> bytes:
-    """The Grant fields `_build_grant` sets besides the entitlement and id, serialized."""
+def _grant_principal_and_metadata(
+    member: Member, access: OrganizationAccess, by_role: dict[tuple[str, str, str | None], bytes]
+) -> bytes:
+    """The Grant fields `_build_grant` sets besides the entitlement and id, serialized. Of the
+    metadata only the membership id is the member's own; the rest (role key, role id, the
+    permission lists) follows from the role key, the permissions and the role, and is encoded
+    once per page for each of those (a Struct's bytes concatenated merge into one Struct)."""
     principal = reference_bytes(types.USER, member.user_id, access.principal_name(member))
-    values = membership_metadata_values(member, access.resolved.get(member.role_key))
-    metadata = wire.message(_METADATA_STRUCT, wire.struct(values))
+    role = access.resolved.get(member.role_key)
+    key = (member.role_key, member.permissions, role.id if role is not None else None)
+    shared = by_role.get(key)
+    if shared is None:
+        values = membership_metadata_values(member, role)
+        del values["membership_id"]
+        shared = by_role[key] = wire.struct(values)
+    own = wire.struct({"membership_id": member.membership_id})
+    metadata = wire.message(_METADATA_STRUCT, own + shared)
     return wire.message(_GRANT_PRINCIPAL, principal) + wire.message(
         _GRANT_ANNOTATION, wire.any_message(_GRANT_METADATA, metadata)
     )

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
@@ -32,7 +33,7 @@ import grpc
 from connector.c1.protocol import entitlement_grpc, entitlement_pb
 from connector.logs import configure_logging
 from connector.platform.syncer import run_sync
-from connector.server.compose import build_connector, clerk_client
+from connector.server.compose import Connector, build_connector, clerk_client
 from connector.server.process import serving
 from connector.settings import LogFormat, LogLevel, load_settings
 
@@ -128,27 +129,57 @@ def rpc_overhead(calls: int) -> float:
         return (time.process_time() - cpu) / calls * 1e6
 
 
+class MethodClock:
+    """CPU of the calling thread inside each RPC's handler (the service's `_run`), by method:
+    thread time, so a handler waiting for Clerk or for a background read costs nothing."""
+
+    def __init__(self, app: Connector) -> None:
+        self.seconds: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self._lock = threading.Lock()
+        run = app.service._run
+
+        def timed(method: str, context: grpc.ServicerContext, work: Callable[[], Any]) -> Any:
+            started = time.thread_time()
+            try:
+                return run(method, context, work)
+            finally:
+                spent = time.thread_time() - started
+                with self._lock:
+                    self.seconds[method] = self.seconds.get(method, 0.0) + spent
+                    self.calls[method] = self.calls.get(method, 0) + 1
+
+        app.service._run = timed  # type: ignore[method-assign]
+
+    def summary(self) -> str:
+        return ", ".join(
+            f"{method} {seconds:.2f} s / {self.calls[method]:,} calls"
+            for method, seconds in sorted(self.seconds.items(), key=lambda item: -item[1])
+        )
+
+
 def one_sync(url: str) -> tuple[float, float, dict[str, int], dict[str, float]]:
     """A fresh in-process connector and one driven sync: server CPU s, wall s, the driver's
-    counts, and the CPU by kind of thread."""
+    counts, and the CPU by kind of thread (the handlers' by method is printed)."""
     settings = load_settings(clerk_secret_key=KEY, clerk_api_url=url)
-    with (
-        clerk_client(settings) as client,
-        serving(build_connector(settings, client), "127.0.0.1:0") as running,
-    ):
-        gc.collect()
-        gc.freeze()  # as `serve` does: start-up objects stay out of full collections
-        cpu, wall, threads = time.process_time(), time.perf_counter(), thread_cpu()
-        driver = subprocess.run(
-            [sys.executable, "-m", "tests.bench.serve_profile", "--drive", running.address],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        kinds = by_thread_kind(threads, thread_cpu())
-    gc.unfreeze()
+    with clerk_client(settings) as client:
+        app = build_connector(settings, client)
+        clock = MethodClock(app)
+        with serving(app, "127.0.0.1:0") as running:
+            gc.collect()
+            gc.freeze()  # as `serve` does: start-up objects stay out of full collections
+            cpu, wall, threads = time.process_time(), time.perf_counter(), thread_cpu()
+            driver = subprocess.run(
+                [sys.executable, "-m", "tests.bench.serve_profile", "--drive", running.address],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            kinds = by_thread_kind(threads, thread_cpu())
+        gc.unfreeze()
+    print(f"  handler CPU by method: {clock.summary()}", flush=True)
     counts: dict[str, int] = json.loads(driver.stdout.splitlines()[-1])
     return cpu, wall, counts, kinds
 
