@@ -5,6 +5,10 @@ given, so a test sees exactly what the builders make of those objects: no HTTP a
 in between (the client's own tests cover those). Everything goes through the builders' public
 entry points (`resource_type`, `list_resources`' resource functions, `list_entitlements`,
 `list_grants`), paged to the end as the platform would.
+
+Where a builder has a wire fast path (`list_*_wire`, items already serialized), every page is
+asked both ways and must agree: the fast path's bytes decode to exactly the messages of its
+slow twin, and the page tokens are the same.
 """
 
 from __future__ import annotations
@@ -17,7 +21,15 @@ from typing import TypeVar, cast
 
 from google.protobuf.message import Message
 
-from connector.c1.builders import EntitlementLister, GrantLister, Page, PageRequest, ResourceSyncer
+from connector.c1.builders import (
+    EntitlementLister,
+    GrantLister,
+    Page,
+    PageRequest,
+    ResourceSyncer,
+    WireEntitlementLister,
+    WireGrantLister,
+)
 from connector.c1.protocol import entitlement_pb, grant_pb, resource_pb
 from connector.c1.sync_cache import SyncScope
 from connector.clerk import (
@@ -36,7 +48,8 @@ from connector.model.context import SyncContext
 from connector.model.organizations import OrganizationBuilder, organization_resource
 from connector.model.permissions import OrganizationPermissionBuilder, permission_resource
 from connector.model.roles import OrganizationRoleBuilder, role_resource
-from connector.model.users import UserBuilder, user_resource
+from connector.model.users import UserBuilder, user_resource, user_resource_wire
+from tests.wire_agreement import assert_agree, assert_same
 
 T = TypeVar("T")
 
@@ -140,8 +153,13 @@ def _entitlements(
 ) -> Page[entitlement_pb.Entitlement]:
     if not isinstance(builder, EntitlementLister):
         return Page([])
-    kind = f"entitlements:{parent.id.resource_type}:{parent.id.resource}"
-    return builder.list_entitlements(ctx, parent, PageRequest(size, token, kind))
+    request = PageRequest(
+        size, token, f"entitlements:{parent.id.resource_type}:{parent.id.resource}"
+    )
+    page = builder.list_entitlements(ctx, parent, request)
+    if isinstance(builder, WireEntitlementLister):
+        assert_agree(page, builder.list_entitlements_wire(ctx, parent, request))
+    return page
 
 
 def _grants(
@@ -153,12 +171,19 @@ def _grants(
 ) -> Page[grant_pb.Grant]:
     if not isinstance(builder, GrantLister):
         return Page([])
-    kind = f"grants:{parent.id.resource_type}:{parent.id.resource}"
-    return builder.list_grants(ctx, parent, PageRequest(size, token, kind))
+    request = PageRequest(size, token, f"grants:{parent.id.resource_type}:{parent.id.resource}")
+    page = builder.list_grants(ctx, parent, request)
+    if isinstance(builder, WireGrantLister):
+        assert_agree(page, builder.list_grants_wire(ctx, parent, request))
+    return page
 
 
 def build_everything(clerk: StaticClerk, page_size: int = 50) -> Built:
     ctx = context(clerk)
+    for user in clerk.users:  # the wire fast path of ListResources(user)
+        data, name = user_resource_wire(user)
+        assert_same(data, user_resource(user))
+        assert name == user_resource(user).display_name
     resources = [
         *(user_resource(user) for user in clerk.users),
         *(organization_resource(org) for org in clerk.organizations),

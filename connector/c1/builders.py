@@ -8,6 +8,9 @@ found from what it implements, never listed by hand:
 - `Prefetcher`: it starts background reads when a sync begins listing resources;
 - `Provisioner`: its entitlements can be granted and revoked (Grant / Revoke). The service
   advertises `CAPABILITY_PROVISION` for it only when provisioning is switched on.
+- `WireResourceLister` / `WireEntitlementLister` / `WireGrantLister`: a fast path that returns
+  each item already serialized (connector/c1/wire.py). The service prefers it; the plain method
+  stays its slow, obvious twin, and the tests check that the two agree item for item.
 
 The c1 layer owns the protocol (requests, page sizes, page-token namespaces, statuses);
 builders get their context and a `PageRequest`, and return a `Page` whose `next_token` is ""
@@ -19,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
+from connector.c1 import wire
 from connector.c1.protocol import MAX_NAME_BYTES, clip, entitlement_pb, grant_pb, resource_pb
 
 T = TypeVar("T")
@@ -118,6 +122,31 @@ class Provisioner(Protocol[Ctx]):
     def revoke(self, ctx: Ctx, grant: grant_pb.Grant) -> Revoked: ...
 
 
+@runtime_checkable
+class WireResourceLister(Protocol[Ctx]):
+    def list_resources_wire(self, ctx: Ctx, page: PageRequest) -> Page[bytes]:
+        """`list_resources`, each Resource serialized."""
+        ...
+
+
+@runtime_checkable
+class WireEntitlementLister(Protocol[Ctx]):
+    def list_entitlements_wire(
+        self, ctx: Ctx, parent: resource_pb.Resource, page: PageRequest
+    ) -> Page[bytes]:
+        """`list_entitlements`, each Entitlement serialized."""
+        ...
+
+
+@runtime_checkable
+class WireGrantLister(Protocol[Ctx]):
+    def list_grants_wire(
+        self, ctx: Ctx, parent: resource_pb.Resource, page: PageRequest
+    ) -> Page[bytes]:
+        """`list_grants`, each Grant serialized."""
+        ...
+
+
 def reference(type_id: str, object_id: str, display_name: str = "") -> resource_pb.Resource:
     """A resource as an entitlement or a grant names it: its id and display name only (the
     name cut to the protocol's limit, like the resource's own)."""
@@ -126,4 +155,25 @@ def reference(type_id: str, object_id: str, display_name: str = "") -> resource_
         display_name=clip(
             display_name, MAX_NAME_BYTES, type_id=type_id, object_id=object_id, field="display_name"
         ),
+    )
+
+
+_RESOURCE_ID = wire.key(1)
+_ID_TYPE = wire.key(1)
+_ID_RESOURCE = wire.key(2)
+_DISPLAY_NAME = wire.key(3)
+
+
+def resource_id_bytes(type_id: str, object_id: str) -> bytes:
+    """A ResourceId's bytes (twin: `resource_pb.ResourceId(...)`)."""
+    return wire.text(_ID_TYPE, type_id) + wire.text(_ID_RESOURCE, object_id)
+
+
+def reference_bytes(type_id: str, object_id: str, display_name: str = "") -> bytes:
+    """`reference`'s bytes, its name cut the same way."""
+    name = clip(
+        display_name, MAX_NAME_BYTES, type_id=type_id, object_id=object_id, field="display_name"
+    )
+    return wire.message(_RESOURCE_ID, resource_id_bytes(type_id, object_id)) + wire.text(
+        _DISPLAY_NAME, name
     )

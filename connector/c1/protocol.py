@@ -58,6 +58,7 @@ __all__ = [
     "resource_tree",
     "set_timestamp_ms",
     "struct",
+    "timestamp_fits",
     "timestamp_ms",
     "traits",
     "unpack_all",
@@ -131,11 +132,16 @@ def set_timestamp_ms(
     Clerk's timestamps are int64 with no stated bounds; one outside Timestamp's range is left
     out (the field stays unset) and logged, instead of failing the whole call.
     """
-    if milliseconds is None:
-        return
-    if MIN_TIMESTAMP_MS <= milliseconds <= MAX_TIMESTAMP_MS:
+    if milliseconds is not None and timestamp_fits(
+        milliseconds, type_id=type_id, object_id=object_id, field=field
+    ):
         target.FromMilliseconds(milliseconds)
-        return
+
+
+def timestamp_fits(milliseconds: int, *, type_id: str, object_id: str, field: str) -> bool:
+    """True when Timestamp's range holds `milliseconds`; else False, logged (see above)."""
+    if MIN_TIMESTAMP_MS <= milliseconds <= MAX_TIMESTAMP_MS:
+        return True
     _notice(
         "timestamp_out_of_range",
         type_id,
@@ -144,6 +150,7 @@ def set_timestamp_ms(
         value_ms=milliseconds,
         effect="field left out",
     )
+    return False
 
 
 def clip_utf8(text: str, max_bytes: int) -> str:

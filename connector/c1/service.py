@@ -9,7 +9,9 @@ through the `failure_for` it is given); anything unknown is INTERNAL without det
 What a resource type can do is found from what its syncer implements (connector/c1/builders.py):
 a type without entitlements or grants of its own is annotated so the platform skips them, and a
 `Provisioner` is advertised (and called by Grant / Revoke) only when provisioning is switched on.
-Every Grant and Revoke, whatever its outcome, is one audit event (log line and observer).
+Every Grant and Revoke, whatever its outcome, is one audit event (log line and observer). A
+syncer with a wire fast path (items already serialized) has its List answers written as bytes
+(`EncodedList`), which the response serializer passes through untouched.
 """
 
 from __future__ import annotations
@@ -24,17 +26,21 @@ import structlog
 from google.protobuf import struct_pb2
 from google.protobuf.message import Message
 
-from connector.c1 import page_tokens
+from connector.c1 import page_tokens, wire
 from connector.c1.builders import (
     EntitlementLister,
     Granted,
     GrantLister,
+    Page,
     PageRequest,
     Prefetcher,
     Provisioner,
     ProvisioningRefused,
     ResourceNotFound,
     ResourceSyncer,
+    WireEntitlementLister,
+    WireGrantLister,
+    WireResourceLister,
 )
 from connector.c1.errors import (
     BadRequest,
@@ -126,6 +132,32 @@ def ignore_audit(_event: AuditEvent) -> None:
 
 
 @dataclass(frozen=True)
+class EncodedList:
+    """A List answer already serialized from its items' bytes (a syncer's wire fast path),
+    with what its RPC event counts: the items, all of one kind and resource type."""
+
+    data: bytes
+    items: int
+    kind: str  # "resource", "entitlement" or "grant"
+    resource_type: str
+
+    @classmethod
+    def of(cls, page: Page[bytes], kind: str, resource_type: str) -> EncodedList:
+        data = wire.list_response(page.items, page.next_token)
+        return cls(data, len(page.items), kind, resource_type)
+
+
+Answer = Message | EncodedList
+
+
+def serialize(response: Answer) -> bytes:
+    """The response serializer of every RPC: an EncodedList is already bytes."""
+    if isinstance(response, EncodedList):
+        return response.data
+    return response.SerializeToString()
+
+
+@dataclass(frozen=True)
 class Rpc:
     """One row of the table: `handle` gets the decoded request and returns the response."""
 
@@ -133,7 +165,45 @@ class Rpc:
     method: str
     request: type[Message]
     response: type[Message]
-    handle: Callable[[Any], Message]
+    handle: Callable[[Any], Answer]
+
+
+Parent = resource_pb.Resource
+
+
+@dataclass(frozen=True)
+class _Listers:
+    """What one syncer lists beside its resources, found once: `isinstance` against a runtime
+    protocol walks the protocol's members, which costs more than a small RPC's dispatch."""
+
+    resources_wire: Callable[[Any, PageRequest], Page[bytes]] | None
+    entitlements: Callable[[Any, Parent, PageRequest], Page[entitlement_pb.Entitlement]] | None
+    entitlements_wire: Callable[[Any, Parent, PageRequest], Page[bytes]] | None
+    grants: Callable[[Any, Parent, PageRequest], Page[grant_pb.Grant]] | None
+    grants_wire: Callable[[Any, Parent, PageRequest], Page[bytes]] | None
+
+    @classmethod
+    def of(cls, syncer: ResourceSyncer[Any]) -> _Listers:
+        return cls(
+            resources_wire=(
+                syncer.list_resources_wire if isinstance(syncer, WireResourceLister) else None
+            ),
+            entitlements=(
+                syncer.list_entitlements if isinstance(syncer, EntitlementLister) else None
+            ),
+            entitlements_wire=(
+                syncer.list_entitlements_wire
+                if isinstance(syncer, EntitlementLister)
+                and isinstance(syncer, WireEntitlementLister)
+                else None
+            ),
+            grants=syncer.list_grants if isinstance(syncer, GrantLister) else None,
+            grants_wire=(
+                syncer.list_grants_wire
+                if isinstance(syncer, GrantLister) and isinstance(syncer, WireGrantLister)
+                else None
+            ),
+        )
 
 
 class C1Service(Generic[Ctx]):
@@ -161,6 +231,7 @@ class C1Service(Generic[Ctx]):
         self.observer: RpcObserver = ignore_rpc
         # Told about every Grant and Revoke (the server sets it to its metrics).
         self.auditor: AuditObserver = ignore_audit
+        self._listers = {type_id: _Listers.of(syncer) for type_id, syncer in self.syncers.items()}
         self.resource_types = {
             type_id: _declared_type(syncer) for type_id, syncer in sorted(self.syncers.items())
         }
@@ -208,7 +279,7 @@ class C1Service(Generic[Ctx]):
                 grpc.unary_unary_rpc_method_handler(
                     self._bound(rpc),
                     request_deserializer=rpc.request.FromString,
-                    response_serializer=rpc.response.SerializeToString,
+                    response_serializer=serialize,
                 )
             )
         return [
@@ -216,18 +287,18 @@ class C1Service(Generic[Ctx]):
             for service, methods in sorted(by_service.items())
         ]
 
-    def _bound(self, rpc: Rpc) -> Callable[[Any, grpc.ServicerContext], Message]:
-        def handler(request: Any, context: grpc.ServicerContext) -> Message:
+    def _bound(self, rpc: Rpc) -> Callable[[Any, grpc.ServicerContext], Answer]:
+        def handler(request: Any, context: grpc.ServicerContext) -> Answer:
             return self._run(rpc.method, context, lambda: rpc.handle(request))
 
         return handler
 
     def _run(
-        self, method: str, context: grpc.ServicerContext, work: Callable[[], Message]
-    ) -> Message:
+        self, method: str, context: grpc.ServicerContext, work: Callable[[], Answer]
+    ) -> Answer:
         started = time.perf_counter()
         code = grpc.StatusCode.OK
-        response: Message | None = None
+        response: Answer | None = None
         try:
             response = work()
             return response
@@ -324,7 +395,7 @@ class C1Service(Generic[Ctx]):
             list=list(self.resource_types.values())
         )
 
-    def _list_resources(self, request: resource_pb.ResourcesServiceListResourcesRequest) -> Message:
+    def _list_resources(self, request: resource_pb.ResourcesServiceListResourcesRequest) -> Answer:
         syncer = self.syncer(request.resource_type_id)
         if request.HasField("parent_resource_id") and request.parent_resource_id.resource:
             # No served type is a child type: a parent-scoped listing is empty by design.
@@ -338,6 +409,9 @@ class C1Service(Generic[Ctx]):
                 if isinstance(other, Prefetcher):
                     other.prefetch(ctx)
         page = _request(request, f"resources:{syncer.type_id}")
+        wire_lister = self._listers[syncer.type_id].resources_wire
+        if wire_lister is not None:
+            return EncodedList.of(wire_lister(ctx, page), "resource", syncer.type_id)
         answer = syncer.list_resources(ctx, page)
         return resource_pb.ResourcesServiceListResourcesResponse(
             list=answer.items, next_page_token=answer.next_token
@@ -356,15 +430,19 @@ class C1Service(Generic[Ctx]):
 
     def _list_entitlements(
         self, request: entitlement_pb.EntitlementsServiceListEntitlementsRequest
-    ) -> Message:
+    ) -> Answer:
         parent = _required_resource(request.resource, "resource")
-        syncer = self.syncer(parent.id.resource_type)
+        listers = self._listers[self.syncer(parent.id.resource_type).type_id]
         response = entitlement_pb.EntitlementsServiceListEntitlementsResponse
-        if not isinstance(syncer, EntitlementLister):
+        if listers.entitlements is None:
             _no_token(request.page_token, "this type has no entitlements")
             return response()
         page = _request(request, f"entitlements:{parent.id.resource_type}:{parent.id.resource}")
-        answer = syncer.list_entitlements(self.context(request.active_sync_id), parent, page)
+        ctx = self.context(request.active_sync_id)
+        if listers.entitlements_wire is not None:
+            encoded = listers.entitlements_wire(ctx, parent, page)
+            return EncodedList.of(encoded, "entitlement", parent.id.resource_type)
+        answer = listers.entitlements(ctx, parent, page)
         return response(list=answer.items, next_page_token=answer.next_token)
 
     def _list_static_entitlements(
@@ -376,14 +454,19 @@ class C1Service(Generic[Ctx]):
         _no_token(request.page_token, "static entitlements fit on one page")
         return entitlement_pb.EntitlementsServiceListStaticEntitlementsResponse()
 
-    def _list_grants(self, request: grant_pb.GrantsServiceListGrantsRequest) -> Message:
+    def _list_grants(self, request: grant_pb.GrantsServiceListGrantsRequest) -> Answer:
         parent = _required_resource(request.resource, "resource")
-        syncer = self.syncer(parent.id.resource_type)
-        if not isinstance(syncer, GrantLister):
+        listers = self._listers[self.syncer(parent.id.resource_type).type_id]
+        if listers.grants is None:
             _no_token(request.page_token, "this type has no grants")
             return grant_pb.GrantsServiceListGrantsResponse()
         page = _request(request, f"grants:{parent.id.resource_type}:{parent.id.resource}")
-        answer = syncer.list_grants(self.context(request.active_sync_id), parent, page)
+        ctx = self.context(request.active_sync_id)
+        if listers.grants_wire is not None:
+            # A grant's entitlement is of its parent resource: the parent's type labels them.
+            encoded = listers.grants_wire(ctx, parent, page)
+            return EncodedList.of(encoded, "grant", parent.id.resource_type)
+        answer = listers.grants(ctx, parent, page)
         return grant_pb.GrantsServiceListGrantsResponse(
             list=answer.items, next_page_token=answer.next_token
         )
@@ -523,6 +606,11 @@ def rpc_event(
     or one resource's entitlements or grants), so the first item labels them all: counting
     costs nothing per item.
     """
+    if isinstance(response, EncodedList):
+        counted = (
+            {(response.kind, response.resource_type): response.items} if response.items else {}
+        )
+        return RpcEvent(method, code, seconds, response.items, counted)
     listed = getattr(response, "list", None)
     if listed is None:
         return RpcEvent(method, code, seconds)
@@ -583,9 +671,11 @@ __all__ = [
     "AuditEvent",
     "C1Service",
     "ConnectorInfo",
+    "EncodedList",
     "Failure",
     "Provisioning",
     "Rpc",
     "RpcEvent",
     "RpcObserver",
+    "serialize",
 ]

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 import structlog
 from google.protobuf import any_pb2
 
-from connector.c1 import ids
-from connector.c1.builders import Granted, Page, PageRequest, Revoked, reference
+from connector.c1 import ids, wire
+from connector.c1.builders import Granted, Page, PageRequest, Revoked, reference, reference_bytes
 from connector.c1.keyset import keyset_page
 from connector.c1.protocol import (
     MAX_DESCRIPTION_BYTES,
@@ -183,23 +183,15 @@ class OrganizationBuilder:
     def list_entitlements(
         self, ctx: SyncContext, parent: resource_pb.Resource, page: PageRequest
     ) -> Page[entitlement_pb.Entitlement]:
-        access = organization_access(ctx, parent)
-        if not page.token:  # once per organization and sync: entitlements come before grants
-            access.log_unresolved()
-            ctx.scope.report.count_once(
-                "unresolved_role_keys", parent.id.resource, access.unresolved.total()
-            )
+        """The slow twin of `list_entitlements_wire`: the messages, built on each call."""
+        access = _entitlement_access(ctx, parent, page)
         grantable = _grantable_to(ctx)
         owner = owner_reference(parent)
         built = [member_entitlement(owner, grantable)]
-        order = privilege_order(access.roles)
+        exclusions = role_exclusions(parent.id.resource, access)
         for role in access.roles:
             entitlement = role_entitlement(owner, role, grantable)
-            entitlement.annotations.append(
-                role_exclusion(
-                    parent.id.resource, order[role.id], role.id == access.default_role_id
-                )
-            )
+            entitlement.annotations.append(exclusions[role.id])
             built.append(entitlement)
         built.sort(key=lambda item: item.id)
         return keyset_page(built, lambda item: item.id, page)
@@ -215,14 +207,128 @@ class OrganizationBuilder:
     def revoke(self, ctx: SyncContext, grant: grant_pb.Grant) -> Revoked:
         return self.provisioner.revoke(ctx, grant)
 
+    def list_entitlements_wire(
+        self, ctx: SyncContext, parent: resource_pb.Resource, page: PageRequest
+    ) -> Page[bytes]:
+        """`list_entitlements`, serialized: the entitlements' bytes without `grantable_to`
+        (kept for the sync: grants embed them too), that field's bytes appended."""
+        access = _entitlement_access(ctx, parent, page)
+        grantable = b"".join(
+            wire.message(_GRANTABLE_TO, item.SerializeToString()) for item in _grantable_to(ctx)
+        )
+        exclusions = _exclusion_bytes(parent, access)
+        served = keyset_page(encoded_entitlements(ctx, parent, access), lambda e: e[0], page)
+        return Page(
+            [data + grantable + exclusions.get(role_id, b"") for _, role_id, data in served.items],
+            served.next_token,
+        )
+
     def list_grants(
         self, ctx: SyncContext, parent: resource_pb.Resource, page: PageRequest
     ) -> Page[grant_pb.Grant]:
+        """The slow twin of `list_grants_wire`: the Grant messages."""
         if not ctx.serves(types.USER):
             return Page([])  # a switched-off type is never named by a grant
         access = organization_access(ctx, parent)
         served = keyset_page(access.grant_edges, lambda edge: edge[0], page)
         return Page(build_grants(served.items, access, owner_reference(parent)), served.next_token)
+
+    def list_grants_wire(
+        self, ctx: SyncContext, parent: resource_pb.Resource, page: PageRequest
+    ) -> Page[bytes]:
+        """`list_grants`, serialized: each grant is its entitlement's bytes (serialized once
+        per sync), its id, and the principal and metadata it shares with the member's other
+        grant (encoded once per page)."""
+        if not ctx.serves(types.USER):
+            return Page([])
+        access = organization_access(ctx, parent)
+        served = keyset_page(access.grant_edges, lambda edge: edge[0], page)
+        entitlements = {
+            role_id: wire.message(_GRANT_ENTITLEMENT, data)
+            for _, role_id, data in encoded_entitlements(ctx, parent, access)
+        }
+        shared: dict[Member, bytes] = {}
+        by_role: dict[tuple[str, str, str | None], bytes] = {}
+        built = []
+        for grant_id, role, member in served.items:
+            tail = shared.get(member)
+            if tail is None:
+                tail = shared[member] = _grant_principal_and_metadata(member, access, by_role)
+            entitlement = entitlements[role.id if role is not None else None]
+            built.append(entitlement + wire.text(_GRANT_ID, grant_id) + tail)
+        return Page(built, served.next_token)
+
+
+def _entitlement_access(
+    ctx: SyncContext, parent: resource_pb.Resource, page: PageRequest
+) -> OrganizationAccess:
+    access = organization_access(ctx, parent)
+    if not page.token:  # once per organization and sync: entitlements come before grants
+        access.log_unresolved()
+        ctx.scope.report.count_once(
+            "unresolved_role_keys", parent.id.resource, access.unresolved.total()
+        )
+    return access
+
+
+# Field keys of Entitlement.grantable_to, and of Grant's entitlement, principal, id, annotations.
+_GRANTABLE_TO = wire.key(5)
+_ENTITLEMENT_ANNOTATION = wire.key(6)
+_GRANT_ENTITLEMENT = wire.key(1)
+_GRANT_PRINCIPAL = wire.key(2)
+_GRANT_ID = wire.key(3)
+_GRANT_ANNOTATION = wire.key(4)
+_METADATA_STRUCT = wire.key(1)  # GrantMetadata.metadata
+_GRANT_METADATA = grant_annotations.GrantMetadata.DESCRIPTOR.full_name
+
+# (entitlement id, role id or None for `member`, the entitlement without grantable_to).
+EncodedEntitlement = tuple[str, str | None, bytes]
+
+
+def encoded_entitlements(
+    ctx: SyncContext, parent: resource_pb.Resource, access: OrganizationAccess
+) -> list[EncodedEntitlement]:
+    """The organization's entitlements, sorted by id, serialized once per sync (ListEntitlements
+    and then ListGrants of the organization reuse them). The key holds everything they are
+    built from: the organization as the platform names it, and the roles."""
+
+    def build() -> list[EncodedEntitlement]:
+        owner = owner_reference(parent)
+        built: list[tuple[str | None, entitlement_pb.Entitlement]] = [
+            (None, member_entitlement(owner, []))
+        ]
+        built += [(role.id, role_entitlement(owner, role, [])) for role in access.roles]
+        encoded = [(item.id, role_id, item.SerializeToString()) for role_id, item in built]
+        encoded.sort(key=lambda entry: entry[0])
+        return encoded
+
+    if not ctx.scope.persistent:
+        return build()
+    roles = tuple(role.id for role in access.roles)
+    key = ("entitlement_bytes", parent.id.resource, parent.display_name, roles)
+    return ctx.scope.memo(key, build)
+
+
+def _grant_principal_and_metadata(
+    member: Member, access: OrganizationAccess, by_role: dict[tuple[str, str, str | None], bytes]
+) -> bytes:
+    """The Grant fields `_build_grant` sets besides the entitlement and id, serialized. Of the
+    metadata only the membership id is the member's own; the rest (role key, role id, the
+    permission lists) follows from the role key, the permissions and the role, and is encoded
+    once per page for each of those (a Struct's bytes concatenated merge into one Struct)."""
+    principal = reference_bytes(types.USER, member.user_id, access.principal_name(member))
+    role = access.resolved.get(member.role_key)
+    key = (member.role_key, member.permissions, role.id if role is not None else None)
+    shared = by_role.get(key)
+    if shared is None:
+        values = membership_metadata_values(member, role)
+        del values["membership_id"]
+        shared = by_role[key] = wire.struct(values)
+    own = wire.struct({"membership_id": member.membership_id})
+    metadata = wire.message(_METADATA_STRUCT, own + shared)
+    return wire.message(_GRANT_PRINCIPAL, principal) + wire.message(
+        _GRANT_ANNOTATION, wire.any_message(_GRANT_METADATA, metadata)
+    )
 
 
 def organization_resource(org: Organization) -> resource_pb.Resource:
@@ -466,6 +572,26 @@ def build_grants(
     return [_build_grant(edge, granted, access) for edge in edges]
 
 
+def role_exclusions(org_id: str, access: OrganizationAccess) -> dict[str, any_pb2.Any]:
+    """Role id -> its EntitlementExclusionGroup annotation (ListEntitlements only: grants do
+    not repeat it)."""
+    order = privilege_order(access.roles)
+    return {
+        role.id: role_exclusion(org_id, order[role.id], role.id == access.default_role_id)
+        for role in access.roles
+    }
+
+
+def _exclusion_bytes(
+    parent: resource_pb.Resource, access: OrganizationAccess
+) -> dict[str | None, bytes]:
+    """`role_exclusions` as the Entitlement.annotations field bytes the wire path appends."""
+    return {
+        role_id: wire.message(_ENTITLEMENT_ANNOTATION, annotation.SerializeToString())
+        for role_id, annotation in role_exclusions(parent.id.resource, access).items()
+    }
+
+
 def role_exclusion(org_id: str, order: int, is_default: bool) -> any_pb2.Any:
     """One exclusion group per organization: a member holds exactly one of its roles."""
     return pack(
@@ -493,6 +619,12 @@ def _build_grant(
 def membership_metadata(member: Member, role: Role | None) -> any_pb2.Any:
     """The GrantMetadata of a member or role grant: reviewers see the membership and its raw
     role key, resolved (with the role id) or not."""
+    values = membership_metadata_values(member, role)
+    return pack(grant_annotations.GrantMetadata(metadata=struct(values)))
+
+
+def membership_metadata_values(member: Member, role: Role | None) -> dict[str, StructValue]:
+    """What `membership_metadata` holds, as plain values (the wire path encodes them)."""
     metadata: dict[str, StructValue] = {
         "membership_id": member.membership_id,
         "role_key": member.role_key,
@@ -507,7 +639,7 @@ def membership_metadata(member: Member, role: Role | None) -> any_pb2.Any:
         beyond = _beyond_role(member, role)
         if beyond:
             metadata["permissions_beyond_role"] = beyond
-    return pack(grant_annotations.GrantMetadata(metadata=struct(metadata)))
+    return metadata
 
 
 def _beyond_role(member: Member, role: Role) -> list[str]:

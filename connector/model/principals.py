@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from connector.c1.protocol import resource_pb
 from connector.c1.sync_cache import SyncScope
 
 _KEY = "listed_users"
@@ -28,10 +27,10 @@ class ListedUsers:
         self._lock = threading.Lock()
         self.complete = False
 
-    def add(self, users: Iterable[resource_pb.Resource]) -> None:
+    def add(self, users: Iterable[tuple[str, str]]) -> None:
+        """(user id, display name of the resource served) pairs."""
         with self._lock:
-            for user in users:
-                self._names[user.id.resource] = user.display_name
+            self._names.update(users)
 
     def name(self, user_id: str) -> str | None:
         return self._names.get(user_id)
