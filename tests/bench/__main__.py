@@ -453,7 +453,24 @@ Targets:
 
 Requests by route:
 {routes}
+
+{PREVIOUS}
 """
+
+
+# The figures before the CPU work of issue 14 (the run of 2026-12-01 20:49 UTC, shared machine,
+# load average about 2): kept here so every run prints them beside its own.
+PREVIOUS = """## Before (pydantic models, protobuf built per message, fixed 4 reads in flight)
+
+| size | rate | requests | bound | wall s | rate bound s | ratio | server CPU s | CPU µs/object \
+| peak RSS MB |
+|---|---|---|---|---|---|---|---|---|---|
+| M | development | 90 | 87 | 17.7 | 18.0 | 0.99 | 5.82 | 75.9 | 105 |
+| M | production | 90 | 87 | 8.2 | 1.8 | 4.54 | 6.00 | 78.3 | 108 |
+| L | development | 830 | 825 | 203.0 | 166.0 | 1.22 | 54.58 | 71.3 | 223 |
+| L | production | 830 | 825 | 69.6 | 16.6 | 4.19 | 52.06 | 68.0 | 216 |
+
+An earlier run on an idle machine measured L at 31.3-34.0 s server CPU (40.9-44.4 µs/object)."""
 
 
 def pin_others() -> None:
