@@ -455,6 +455,9 @@ Requests by route:
 {routes}
 
 {PREVIOUS}
+
+Where the server's CPU goes now, and what remains: [profile.md](profile.md)
+(`python -m tests.bench.serve_profile`).
 """
 
 
