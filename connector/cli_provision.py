@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import Any
+
+from google.protobuf.message import Message
 
 from connector.c1 import ids
 from connector.c1.errors import c1_failure
@@ -80,7 +83,13 @@ def run_revoke(args: argparse.Namespace) -> int:
     )
 
 
-def _run(dry_run: bool, *, plan: Any, apply: Any) -> int:
+# The dry run's read (the provisioner and the composed connector -> the one change), and the
+# call itself (-> the lines to print).
+Plan = Callable[[MembershipProvisioner, Connector], MembershipChange]
+Apply = Callable[[Connector], str]
+
+
+def _run(dry_run: bool, *, plan: Plan, apply: Apply) -> int:
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format, stream=sys.stderr)
     if not dry_run and not settings.provisioning:
@@ -120,8 +129,8 @@ def _describe_plan(change: MembershipChange) -> str:
     return f"dry run: would send {change.describe()}{replaced}"
 
 
-def _granted(response: Any) -> str:
-    answer: grant_pb.GrantManagerServiceGrantResponse = response
+def _granted(answer: Message) -> str:
+    assert isinstance(answer, grant_pb.GrantManagerServiceGrantResponse)
     already = any(a.Is(grant_annotations.GrantAlreadyExists.DESCRIPTOR) for a in answer.annotations)
     lines = ["already granted: nothing changed" if already else "granted"]
     for annotation in answer.annotations:
@@ -132,8 +141,8 @@ def _granted(response: Any) -> str:
     return "\n".join(lines)
 
 
-def _revoked(response: Any) -> str:
-    answer: grant_pb.GrantManagerServiceRevokeResponse = response
+def _revoked(answer: Message) -> str:
+    assert isinstance(answer, grant_pb.GrantManagerServiceRevokeResponse)
     already = any(
         a.Is(grant_annotations.GrantAlreadyRevoked.DESCRIPTOR) for a in answer.annotations
     )
