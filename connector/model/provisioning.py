@@ -38,6 +38,7 @@ from connector.clerk import (
     Organization,
     OrganizationMembership,
     Role,
+    User,
 )
 from connector.clerk.errors import ClerkWriteOutcomeUnknown
 from connector.clerk.writes import MEMBERSHIP_ROUTE, MEMBERSHIPS_ROUTE
@@ -332,6 +333,7 @@ class _State:
     catalog: RoleCatalog
     user_id: str
     membership: OrganizationMembership | None
+    user: User | None = None  # read once a create needs it, reused for the answer
 
     @classmethod
     def read(cls, ctx: SyncContext, org_id: str, user_id: str) -> _State:
@@ -344,7 +346,7 @@ class _State:
 
     def require_user(self) -> None:
         try:
-            self.ctx.client.get_user(self.user_id)
+            self.user = self.ctx.client.get_user(self.user_id)
         except ClerkNotFoundError:
             raise ResourceNotFound(f"user {self.user_id!r} does not exist in Clerk") from None
 
@@ -390,7 +392,7 @@ def _grants_in_force(
         return []
     members: list[Member] = [member for _, member in compact([membership])]
     try:
-        name = display_name(ctx.client.get_user(state.user_id))
+        name = display_name(state.user or ctx.client.get_user(state.user_id))
     except ClerkNotFoundError:
         name = None
     access = resolve_access(
