@@ -96,7 +96,7 @@ class Granted:
     grants: list[grant_pb.Grant]
     already_held: bool = False
     replaced_grant_ids: tuple[str, ...] = ()
-    change: str = ""  # e.g. "POST /organizations/{organization_id}/memberships"; "" = none
+    change: str = ""  # the upstream write as an operator reads it (audit line); "" = none
 
 
 @dataclass(frozen=True)

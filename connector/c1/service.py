@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 import grpc
@@ -29,7 +29,6 @@ from google.protobuf.message import Message
 from connector.c1 import page_tokens, wire
 from connector.c1.builders import (
     EntitlementLister,
-    Granted,
     GrantLister,
     Page,
     PageRequest,
@@ -475,58 +474,76 @@ class C1Service(Generic[Ctx]):
 
     def grant(self, request: grant_pb.GrantManagerServiceGrantRequest) -> Message:
         entitlement, principal = request.entitlement, request.principal
-        event = AuditEvent(
-            "grant",
-            entitlement.resource.id.resource_type,
-            entitlement.id,
-            _principal_label(principal),
-            outcome="",
-        )
 
-        def work() -> Message:
-            self._provisioning_on()
-            _required_resource(entitlement.resource, "entitlement.resource")
-            _required_resource(principal, "principal")
-            if not entitlement.id:
-                raise BadRequest("entitlement.id is required")
-            done = self._provisioner(entitlement.resource.id.resource_type).grant(
-                self.context(""), entitlement, principal
+        def work(provisioner: Provisioner[Ctx]) -> tuple[Message, str, str]:
+            done = provisioner.grant(self.context(""), entitlement, principal)
+            annotations = (
+                [pack(grant_annotations.GrantAlreadyExists())] if done.already_held else []
             )
-            return self._audited_grant(event, done)
+            annotations += [
+                pack(grant_annotations.GrantReplaced(replaced_grant_id=replaced))
+                for replaced in done.replaced_grant_ids
+            ]
+            outcome = (
+                "already_granted"
+                if done.already_held
+                else "replaced"
+                if done.replaced_grant_ids
+                else "granted"
+            )
+            answer = grant_pb.GrantManagerServiceGrantResponse(
+                annotations=annotations, grants=done.grants
+            )
+            return answer, outcome, done.change
 
-        return self._audit(event, work)
+        return self._provision("grant", entitlement, principal, "", work)
 
     def revoke(self, request: grant_pb.GrantManagerServiceRevokeRequest) -> Message:
         grant = request.grant
+
+        def work(provisioner: Provisioner[Ctx]) -> tuple[Message, str, str]:
+            done = provisioner.revoke(self.context(""), grant)
+            if done.already_revoked:
+                annotations = [pack(grant_annotations.GrantAlreadyRevoked())]
+                answer = grant_pb.GrantManagerServiceRevokeResponse(annotations=annotations)
+                return answer, "already_revoked", done.change
+            return grant_pb.GrantManagerServiceRevokeResponse(), "revoked", done.change
+
+        return self._provision("revoke", grant.entitlement, grant.principal, "grant.", work)
+
+    def _provision(
+        self,
+        action: str,
+        entitlement: entitlement_pb.Entitlement,
+        principal: resource_pb.Resource,
+        field_prefix: str,
+        work: Callable[[Provisioner[Ctx]], tuple[Message, str, str]],
+    ) -> Message:
+        """Check a Grant or Revoke, run it, and audit it whatever its outcome (a failure with
+        its status, then raised). `work` answers (response, outcome, the upstream change)."""
+        type_id = entitlement.resource.id.resource_type
         event = AuditEvent(
-            "revoke",
-            grant.entitlement.resource.id.resource_type,
-            grant.entitlement.id,
-            _principal_label(grant.principal),
+            action,
+            type_id,
+            entitlement.id,
+            f"{principal.id.resource_type}:{principal.id.resource}",
             outcome="",
         )
-
-        def work() -> Message:
-            self._provisioning_on()
-            _required_resource(grant.entitlement.resource, "grant.entitlement.resource")
-            _required_resource(grant.principal, "grant.principal")
-            if not grant.entitlement.id:
-                raise BadRequest("grant.entitlement.id is required")
-            done = self._provisioner(grant.entitlement.resource.id.resource_type).revoke(
-                self.context(""), grant
-            )
-            outcome = "already_revoked" if done.already_revoked else "revoked"
-            self._record(event, outcome, change=done.change)
-            annotations = (
-                [pack(grant_annotations.GrantAlreadyRevoked())] if done.already_revoked else []
-            )
-            return grant_pb.GrantManagerServiceRevokeResponse(annotations=annotations)
-
-        return self._audit(event, work)
-
-    def _provisioning_on(self) -> None:
-        if not self.provisioning.enabled:
-            raise ProvisioningOff(self.provisioning.off_message)
+        try:
+            if not self.provisioning.enabled:
+                raise ProvisioningOff(self.provisioning.off_message)
+            _required_resource(entitlement.resource, f"{field_prefix}entitlement.resource")
+            _required_resource(principal, f"{field_prefix}principal")
+            if not entitlement.id:
+                raise BadRequest(f"{field_prefix}entitlement.id is required")
+            answer, outcome, change = work(self._provisioner(type_id))
+        except Exception as exc:
+            known = self._failure_for(exc) or c1_failure(exc)
+            code = known.code.name if known is not None else grpc.StatusCode.INTERNAL.name
+            self._record(replace(event, outcome=code, detail=known.message if known else ""))
+            raise
+        self._record(replace(event, outcome=outcome, change=change))
+        return answer
 
     def _provisioner(self, type_id: str) -> Provisioner[Ctx]:
         syncer = self.syncers.get(type_id)
@@ -539,57 +556,20 @@ class C1Service(Generic[Ctx]):
             raise ProvisioningRefused(f"resource type {type_id!r} is not provisioned: {why}")
         return syncer
 
-    def _audited_grant(self, event: AuditEvent, done: Granted) -> Message:
-        annotations = []
-        if done.already_held:
-            outcome = "already_granted"
-            annotations.append(pack(grant_annotations.GrantAlreadyExists()))
-        elif done.replaced_grant_ids:
-            outcome = "replaced"
-        else:
-            outcome = "granted"
-        for replaced in done.replaced_grant_ids:
-            annotations.append(pack(grant_annotations.GrantReplaced(replaced_grant_id=replaced)))
-        self._record(event, outcome, change=done.change)
-        return grant_pb.GrantManagerServiceGrantResponse(
-            annotations=annotations, grants=done.grants
-        )
-
-    def _audit(self, event: AuditEvent, work: Callable[[], Message]) -> Message:
-        """Run a Grant or Revoke; a failure is audited with its status, then raised."""
-        try:
-            return work()
-        except Exception as exc:
-            known = self._failure_for(exc) or c1_failure(exc)
-            code = known.code.name if known is not None else grpc.StatusCode.INTERNAL.name
-            self._record(event, code, detail=known.message if known is not None else "")
-            raise
-
-    def _record(
-        self, event: AuditEvent, outcome: str, *, change: str = "", detail: str = ""
-    ) -> None:
-        done = AuditEvent(
-            event.action,
-            event.resource_type,
-            event.entitlement_id,
-            event.principal,
-            outcome,
-            change,
-            detail,
-        )
+    def _record(self, event: AuditEvent) -> None:
         log.info(
             "provisioning_audit",
-            action=done.action,
-            entitlement_id=done.entitlement_id,
-            principal=done.principal,
-            outcome=done.outcome,
-            change=done.change or None,
-            detail=done.detail or None,
+            action=event.action,
+            entitlement_id=event.entitlement_id,
+            principal=event.principal,
+            outcome=event.outcome,
+            change=event.change or None,
+            detail=event.detail or None,
         )
         try:
-            self.auditor(done)
+            self.auditor(event)
         except Exception:
-            log.exception("audit_observer_failed", action=done.action)
+            log.exception("audit_observer_failed", action=event.action)
 
 
 def sync_report(report: SyncReport) -> struct_pb2.Struct:
@@ -649,10 +629,6 @@ def _request(request: Any, kind: str) -> PageRequest:
 def _no_token(token: str, why: str) -> None:
     if token:  # the answer is one empty page: no token of ours ever follows it
         raise page_tokens.InvalidPageToken(why)
-
-
-def _principal_label(principal: resource_pb.Resource) -> str:
-    return f"{principal.id.resource_type}:{principal.id.resource}"
 
 
 def _required_resource(message: resource_pb.Resource, field: str) -> resource_pb.Resource:

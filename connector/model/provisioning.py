@@ -41,7 +41,6 @@ from connector.clerk import (
     User,
 )
 from connector.clerk.errors import ClerkWriteOutcomeUnknown
-from connector.clerk.writes import MEMBERSHIP_ROUTE, MEMBERSHIPS_ROUTE
 from connector.model import types
 from connector.model.catalog import RoleCatalog, is_admin_level
 from connector.model.context import SyncContext
@@ -99,10 +98,6 @@ class MembershipChange:
                     f"(role {self.previous_role_key})"
                 )
         return ""
-
-    @property
-    def route(self) -> str:
-        return MEMBERSHIPS_ROUTE if self.kind == "create" else MEMBERSHIP_ROUTE
 
 
 class KeyedLocks:
