@@ -343,14 +343,9 @@ def _created_at(row: object) -> int | None:
 def _overlap(page_size: int) -> int:
     """Rows older than a page's final instant that the next page reads again: two, so that one
     row deleted before them still leaves an older row to lead the next page (no step back);
-    one on tiny pages, where two would halve the progress."""
+    one on tiny pages (tests), where two would halve the progress. Also the overlap when no
+    older row can lead (no `created_at`, or a page of one instant)."""
     return 2 if page_size >= 10 else 1
-
-
-def _fallback_overlap(page_size: int) -> int:
-    """Rows re-read when no older row can lead the next page (no `created_at`, or a page of
-    one instant): two, so two rows tied at the page's end are read again."""
-    return 2 if page_size > 2 else 1
 
 
 def _trailing_ties(rows: Sequence[ItemT]) -> int:
@@ -447,7 +442,7 @@ def _offset_pass(
             # (Nearly) a page of one instant: no older row can lead the next page. Overlap as
             # little as possible; the evidence at the end checks the rest (and a list that
             # stays short fails loudly).
-            offset, boundary_at = offset + len(rows) - _fallback_overlap(page_size), None
+            offset, boundary_at = offset + len(rows) - _overlap(page_size), None
         else:
             # Any offset up to the last row older than the final instant keeps the pass
             # joined: take a page already read ahead there, else start two older rows back.

@@ -55,27 +55,27 @@ class OffsetServer:
         return OffsetPage[Row](data=rows(*self.ids[offset : offset + limit]), total_count=total)
 
 
-def test_offset_reads_everything_once_with_two_rows_of_overlap() -> None:
+def test_offset_reads_everything_once_with_a_row_of_overlap_on_tiny_pages() -> None:
     server = OffsetServer([f"r{i}" for i in range(12)])
     assert flat(list(iter_offset_pages(server, page_size=5, route="/x"))) == [
         f"r{i}" for i in range(12)
     ]
-    assert server.offsets == [0, 3, 6, 9]
+    assert server.offsets == [0, 4, 8]  # (pages of 500 overlap by two rows)
 
 
 def test_offset_stops_at_total_count_without_an_extra_request() -> None:
     server = OffsetServer([f"r{i}" for i in range(8)])
     assert len(flat(list(iter_offset_pages(server, page_size=5, route="/x")))) == 8
-    assert server.offsets == [0, 3]  # the page at 3 is full but reaches total_count 8
+    assert server.offsets == [0, 4]  # the page at 4 is short but reaches total_count 8
 
 
 def test_offset_short_page_that_its_total_count_contradicts_is_an_error() -> None:
     # A server that cuts pages short (the fake's short_pages fault) must not end the listing
     # quietly: the rows after the cut would be missing from an answer presented as complete.
     server = OffsetServer([f"r{i}" for i in range(7)], total_count_override=1000)
-    with pytest.raises(ClerkPagingError, match="short page at offset 3 of 1000"):
+    with pytest.raises(ClerkPagingError, match="short page at offset 4 of 1000"):
         list(iter_offset_pages(server, page_size=5, route="/x"))
-    assert server.offsets == [0, 3]
+    assert server.offsets == [0, 4]
 
 
 def test_offset_on_an_empty_list_makes_one_request() -> None:
